@@ -1,0 +1,208 @@
+//! The plan's data: targets, merged windows with their reasons, conflicts and adjustments.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Booking, BookingId, DayKind, DoorId, DoorLevel, GroupId, OutputId, Person, PersonKey, SourceName, Window, ZoneId};
+use crate::rules::{PackInfo, RuleError, RuleLocation};
+
+/// The desired state: what every target should be doing, when, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub site: String,
+    pub at: DateTime<Utc>,
+    pub horizon: Window,
+    pub packs: Vec<PackRef>,
+    /// One entry per target, sorted by target; windows sorted, disjoint and not touching.
+    pub entries: Vec<PlanEntry>,
+    /// Overlaps resolved by precedence, each reported with who won and who lost.
+    pub conflicts: Vec<Conflict>,
+    /// Windows moved or cut by the site's caps.
+    pub adjustments: Vec<Adjustment>,
+    /// Bookings a rule failed on; they got no effects (fail closed).
+    pub errors: Vec<RuleError>,
+    /// Bookings that cannot be used (end before start, ...).
+    pub rejected: Vec<Rejected>,
+    /// Bookings of resources no room is bound to.
+    pub unbound: Vec<BookingRef>,
+    /// Credentials of the persons the plan grants, for the controller only: never serialized,
+    /// never shown.
+    #[serde(skip)]
+    pub persons: BTreeMap<PersonKey, Person>,
+}
+
+/// What a plan entry drives. Ordered, so plans are sorted the same way every time.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Target {
+    /// The door is at `level` during the entry's windows.
+    Door { door: DoorId, level: DoorLevel },
+    /// The alarm zone is disarmed during the windows.
+    Zone { zone: ZoneId },
+    /// The output is on during the windows.
+    Output { output: OutputId },
+    /// The person is a member of the group during the windows.
+    Membership { person: PersonKey, group: GroupId },
+    /// The group is refused at the door during the windows.
+    Deny { group: GroupId, door: DoorId },
+    /// Local days in the windows (edges at local midnight) have this day type.
+    Day { day: DayKind },
+    /// The windows are the shared exception's From/To periods.
+    SharedException { id: u32 },
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Door { door, level } => write!(f, "door {door} {level}"),
+            Target::Zone { zone } => write!(f, "zone {zone} disarmed"),
+            Target::Output { output } => write!(f, "output {output} on"),
+            Target::Membership { person, group } => write!(f, "person {person} in group {group}"),
+            Target::Deny { group, door } => write!(f, "group {group} denied at door {door}"),
+            Target::Day { day } => write!(f, "day type {}", day.name()),
+            Target::SharedException { id } => write!(f, "shared exception {id}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanEntry {
+    pub target: Target,
+    pub windows: Vec<PlannedWindow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedWindow {
+    #[serde(flatten)]
+    pub window: Window,
+    pub reasons: Vec<Reason>,
+}
+
+/// Why a window exists: which booking, which pack and version, which rule line.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Reason {
+    pub source: SourceName,
+    pub booking: BookingId,
+    pub title: String,
+    pub pack: String,
+    pub pack_version: String,
+    pub rule: RuleLocation,
+}
+
+impl Reason {
+    pub fn new(booking: &Booking, pack: &PackInfo, rule: RuleLocation) -> Reason {
+        Reason {
+            source: booking.source.clone(),
+            booking: booking.id.clone(),
+            title: booking.title.clone(),
+            pack: pack.name.clone(),
+            pack_version: pack.version.clone(),
+            rule,
+        }
+    }
+
+    pub fn booking_ref(&self) -> BookingRef {
+        BookingRef { source: self.source.clone(), id: self.booking.clone(), title: self.title.clone() }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "booking {}:{} ({}) by {} {} at {}", self.source, self.booking, self.title, self.pack, self.pack_version, self.rule)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct BookingRef {
+    pub source: SourceName,
+    pub id: BookingId,
+    pub title: String,
+}
+
+impl BookingRef {
+    pub fn of(b: &Booking) -> BookingRef {
+        BookingRef { source: b.source.clone(), id: b.id.clone(), title: b.title.clone() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackRef {
+    pub name: String,
+    pub version: String,
+}
+
+impl PackRef {
+    pub fn of(p: &PackInfo) -> PackRef {
+        PackRef { name: p.name.clone(), version: p.version.clone() }
+    }
+}
+
+/// Two wishes for one target overlapped; precedence decided, and this says how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// The target that lost in `window`.
+    pub target: Target,
+    pub window: Window,
+    pub resolution: String,
+    pub winners: Vec<BookingRef>,
+    pub losers: Vec<BookingRef>,
+}
+
+/// A window a cap moved or cut.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adjustment {
+    pub target: Target,
+    pub booking: BookingRef,
+    pub kind: AdjustmentKind,
+    pub before: Window,
+    /// `None` when nothing was left.
+    pub after: Option<Window>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdjustmentKind {
+    /// Longer than `caps.max_window_hours`: cut.
+    MaxLength,
+    /// Started before `caps.earliest_local`: moved.
+    EarliestStart,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejected {
+    pub booking: BookingRef,
+    pub reason: String,
+}
+
+impl Plan {
+    /// An empty plan, before anything is decided.
+    pub fn empty(site: String, at: DateTime<Utc>, horizon: Window, packs: Vec<PackRef>) -> Plan {
+        Plan {
+            site,
+            at,
+            horizon,
+            packs,
+            entries: Vec::new(),
+            conflicts: Vec::new(),
+            adjustments: Vec::new(),
+            errors: Vec::new(),
+            rejected: Vec::new(),
+            unbound: Vec::new(),
+            persons: BTreeMap::new(),
+        }
+    }
+
+    /// The entry for a target, if the plan has one.
+    pub fn entry(&self, target: &Target) -> Option<&PlanEntry> {
+        self.entries.iter().find(|e| &e.target == target)
+    }
+
+    /// The plan's windows for `target` at `at`, with reasons.
+    pub fn active(&self, at: DateTime<Utc>) -> impl Iterator<Item = (&Target, &PlannedWindow)> {
+        self.entries
+            .iter()
+            .flat_map(move |e| e.windows.iter().filter(move |w| w.window.contains(at)).map(move |w| (&e.target, w)))
+    }
+}

@@ -1,0 +1,78 @@
+//! The subcommands, one file each, and what they share: loading inputs with one-line errors
+//! and the exit-code convention.
+//!
+//! Exit codes: 0 success; 1 the command ran and found a problem (a case differs, a check
+//! failed); 2 bad input (a malformed file, a config that does not parse) or a failure to run.
+
+pub mod check;
+pub mod plan;
+pub mod rules;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use klar_engine::model::Booking;
+use klar_engine::site::SiteConfig;
+
+/// Bad input from the user: printed as one line, exit code 2.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// What a subcommand returns: `Ok(code)` when it ran (0 or 1), an error otherwise (2).
+pub type Outcome = anyhow::Result<ExitCode>;
+
+/// Prints an error the way users read it and turns an outcome into the process's exit code.
+pub fn exit(result: Outcome) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(bad) = e.downcast_ref::<BadInput>() {
+                eprintln!("error: {bad}");
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Loads and validates a site config; any problem is a one-line [`BadInput`] naming the file.
+pub fn load_site(path: &Path) -> anyhow::Result<SiteConfig> {
+    SiteConfig::load(path).map_err(|e| BadInput(e.to_string()).into())
+}
+
+/// Loads a bookings file (a JSON array of bookings in the common model) and validates each.
+pub fn load_bookings(path: &Path) -> anyhow::Result<Vec<Booking>> {
+    let text = std::fs::read_to_string(path).map_err(|e| BadInput(format!("{}: cannot read: {e}", path.display())))?;
+    let bookings: Vec<Booking> = serde_json::from_str(&text).map_err(|e| {
+        BadInput(format!("{}:{}:{}: not a bookings file: {e}", path.display(), e.line(), e.column()))
+    })?;
+    Ok(bookings)
+}
+
+/// Parses a `--at` time: RFC 3339 (`2026-11-23T09:50:00+01:00`) or a local time in the site's
+/// zone (`2026-11-23T09:50`, `2026-11-23 09:50`).
+pub fn parse_at(text: &str, tz: chrono_tz::Tz) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    use chrono::TimeZone;
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    for format in ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"] {
+        if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(text, format) {
+            return tz
+                .from_local_datetime(&naive)
+                .earliest()
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .ok_or_else(|| BadInput(format!("--at {text}: that local time does not exist in {tz} (a DST gap)")).into());
+        }
+    }
+    Err(BadInput(format!("--at {text:?}: expected RFC 3339 (2026-11-23T09:50:00+01:00) or local time (2026-11-23T09:50)")).into())
+}

@@ -1,0 +1,10 @@
+//! `klar plan`: (being written).
+
+use super::Outcome;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> Outcome {
+    anyhow::bail!("klar plan is not built yet")
+}

@@ -1,0 +1,10 @@
+//! `klar rules`: (being written).
+
+use super::Outcome;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> Outcome {
+    anyhow::bail!("klar rules is not built yet")
+}
