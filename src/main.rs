@@ -24,6 +24,24 @@ enum Command {
     Check(cli::check::Args),
     /// Rule packs: run their test cases (`klar rules test`).
     Rules(cli::rules::Args),
+    /// One reconcile cycle now, printing what changed on the controller.
+    Sync(cli::sync::Args),
+    /// Every door, zone, output and person grant at an instant.
+    State(cli::state::Args),
+    /// Why a door, zone, output or person is in its state at an instant.
+    Explain(cli::explain::Args),
+    /// The UniLock simulator as a standalone HTTP server.
+    Sim(cli::sim::Args),
+    /// Fake Pronestor and WinKAS servers, for commissioning without the real systems.
+    Fake(cli::fake::Args),
+    /// What the configured booking sources report (`klar sources rooms`).
+    Sources(cli::sources::Args),
+    /// The daemon: poll, plan, reconcile, reload rules, serve the dashboard.
+    Run(cli::run::Args),
+    /// Everything on loopback with one command: fake vendors, simulator, dashboard.
+    Demo(cli::demo::Args),
+    /// Run the benchmarks and print ratios against native Rust.
+    Bench(cli::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +50,15 @@ fn main() -> ExitCode {
         Command::Plan(args) => cli::plan::run(args),
         Command::Check(args) => cli::check::run(args),
         Command::Rules(args) => cli::rules::run(args),
+        Command::Sync(args) => cli::sync::run(args),
+        Command::State(args) => cli::state::run(args),
+        Command::Explain(args) => cli::explain::run(args),
+        Command::Sim(args) => cli::sim::run(args),
+        Command::Fake(args) => cli::fake::run(args),
+        Command::Sources(args) => cli::sources::run(args),
+        Command::Run(args) => cli::run::run(args),
+        Command::Demo(args) => cli::demo::run(args),
+        Command::Bench(args) => cli::bench::run(args),
     };
     cli::exit(result)
 }

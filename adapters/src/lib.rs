@@ -8,3 +8,8 @@
 //! - `controllers`: the UniLock simulator, the UniLock drivers (embedded and HTTP), MQTT.
 //! - `fake`: fake Pronestor and WinKAS servers speaking the vendors' wire formats, quirks and
 //!   failures, for tests, the demo and commissioning without the real systems.
+
+pub mod controllers;
+pub mod fake;
+pub mod http;
+pub mod sources;

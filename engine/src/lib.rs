@@ -12,8 +12,12 @@
 //!   windows per target, caps, horizon, reported conflicts.
 //! - [`reconcile`]: the pure `diff(desired, observed) -> actions` and the `Controller` boundary.
 //! - [`store`]: SQLite: last good snapshot per source, applied state, audit log.
+//! - [`reload`]: hot reload of rule packs and site config, validated before it applies.
 
 pub mod model;
 pub mod plan;
+pub mod reconcile;
+pub mod reload;
 pub mod rules;
 pub mod site;
+pub mod store;

@@ -4,9 +4,18 @@
 //! Exit codes: 0 success; 1 the command ran and found a problem (a case differs, a check
 //! failed); 2 bad input (a malformed file, a config that does not parse) or a failure to run.
 
+pub mod bench;
 pub mod check;
+pub mod demo;
+pub mod explain;
+pub mod fake;
 pub mod plan;
 pub mod rules;
+pub mod run;
+pub mod sim;
+pub mod sources;
+pub mod state;
+pub mod sync;
 
 use std::path::Path;
 use std::process::ExitCode;

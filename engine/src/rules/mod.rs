@@ -4,6 +4,11 @@
 //! `decide(booking, room, ctx) -> [effect]`. Runtimes (Rhai, Wasm) live in their own modules
 //! and convert their own types to the engine's model in one place each.
 
+pub mod cases;
+pub mod pack;
+pub mod rhai;
+pub mod wasm;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

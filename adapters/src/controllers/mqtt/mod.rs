@@ -1,0 +1,1 @@
+//! The MQTT controller driver: retained state and schedule topics for building automation.

@@ -1,0 +1,1 @@
+//! Fake Pronestor and WinKAS servers speaking the vendors' wire formats, quirks and failures.

@@ -1,0 +1,1 @@
+//! Booking sources: the `Source` trait and the Pronestor, WinKAS, iCalendar and local-file sources.

@@ -1,0 +1,1 @@
+//! Reconciliation: the `Controller` boundary and the pure `diff(desired, observed) -> actions`.

@@ -1,0 +1,1 @@
+//! Hot reload of rule packs and site config: watch, debounce, compile, test, swap.

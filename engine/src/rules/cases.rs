@@ -1,0 +1,1 @@
+//! Rule-pack test cases (`cases/*.yaml`) and their snapshots.

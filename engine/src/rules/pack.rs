@@ -1,0 +1,1 @@
+//! Rule packs on disk: `pack.toml`, loading a pack into its runtime.

@@ -1,0 +1,1 @@
+//! The SQLite store: last good snapshot per source, applied state, rule-pack versions, audit log.
