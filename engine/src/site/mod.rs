@@ -31,6 +31,10 @@ pub struct SiteConfig {
     /// Owned by the controller adapters.
     #[serde(default)]
     pub controller: toml::Table,
+    /// Owned by the MQTT controller driver (optional second controller for outputs and the
+    /// wider building).
+    #[serde(default)]
+    pub mqtt: toml::Table,
     /// Owned by the daemon's web server.
     #[serde(default)]
     pub web: toml::Table,
