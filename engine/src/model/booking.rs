@@ -120,11 +120,13 @@ impl Booking {
         if self.id.0.trim().is_empty() {
             return Err(BookingError::EmptyId);
         }
-        self.window().map(|_| ()).map_err(|_: WindowError| BookingError::EndBeforeStart {
-            id: self.id.clone(),
-            start: self.start,
-            end: self.end,
-        })
+        self.window()
+            .map(|_| ())
+            .map_err(|_: WindowError| BookingError::EndBeforeStart {
+                id: self.id.clone(),
+                start: self.start,
+                end: self.end,
+            })
     }
 
     /// The booked period `[start, end)`.
@@ -157,7 +159,10 @@ mod tests {
     fn parses_the_documented_json_and_hides_the_pin_in_debug() {
         let b: Booking = serde_json::from_str(JSON).unwrap();
         b.validate().unwrap();
-        assert_eq!(b.responsible.as_ref().unwrap().key().unwrap().0, "member:1042");
+        assert_eq!(
+            b.responsible.as_ref().unwrap().key().unwrap().0,
+            "member:1042"
+        );
         assert!(!format!("{b:?}").contains("4711"));
     }
 
@@ -165,7 +170,10 @@ mod tests {
     fn end_before_start_is_rejected() {
         let mut b: Booking = serde_json::from_str(JSON).unwrap();
         std::mem::swap(&mut b.start, &mut b.end);
-        assert!(matches!(b.validate(), Err(BookingError::EndBeforeStart { .. })));
+        assert!(matches!(
+            b.validate(),
+            Err(BookingError::EndBeforeStart { .. })
+        ));
     }
 
     #[test]

@@ -33,7 +33,12 @@ impl DoorLevel {
     /// Parses the names rules and configs use: `unlocked`, `card`, `card_pin` (or `card+pin`),
     /// `locked`.
     pub fn parse(s: &str) -> Option<DoorLevel> {
-        match s.trim().to_ascii_lowercase().replace(['+', '-', ' '], "_").as_str() {
+        match s
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['+', '-', ' '], "_")
+            .as_str()
+        {
             "unlocked" | "open" => Some(DoorLevel::Unlocked),
             "card" => Some(DoorLevel::Card),
             "card_pin" | "cardpin" | "pin" => Some(DoorLevel::CardPin),
@@ -78,18 +83,34 @@ impl DayKind {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Effect {
     /// The door is at `level` for the window (`unlock` is `level = unlocked`).
-    DoorMode { door: DoorId, level: DoorLevel, window: Window },
+    DoorMode {
+        door: DoorId,
+        level: DoorLevel,
+        window: Window,
+    },
     /// The intrusion alarm zone is disarmed for the window. Never a side effect of an unlock.
     Disarm { zone: ZoneId, window: Window },
     /// A k-point output (lights, ventilation, heating) is on for the window.
     SwitchOn { output: OutputId, window: Window },
     /// The person is a member of these groups for the window only. Credentials (PIN, card) come
     /// from the booking's responsible person; the effect carries only the key.
-    Grant { person: PersonKey, groups: Vec<GroupId>, window: Window },
+    Grant {
+        person: PersonKey,
+        groups: Vec<GroupId>,
+        window: Window,
+    },
     /// Members of `group` are refused at `doors` for the window. Deny beats grant.
-    Deny { group: GroupId, doors: Vec<DoorId>, window: Window },
+    Deny {
+        group: GroupId,
+        doors: Vec<DoorId>,
+        window: Window,
+    },
     /// Local dates `from..=to` get this day type in the special-day calendar.
-    DayType { from: NaiveDate, to: NaiveDate, day: DayKind },
+    DayType {
+        from: NaiveDate,
+        to: NaiveDate,
+        day: DayKind,
+    },
     /// The seed behaviour verbatim: the window goes into this UniLock shared exception's periods.
     SharedException { id: u32, window: Window },
 }

@@ -29,6 +29,12 @@ macro_rules! id_type {
                 $name(s.to_owned())
             }
         }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                $name(s)
+            }
+        }
     };
 }
 

@@ -8,6 +8,8 @@ mod window;
 
 pub use booking::{Booking, BookingError, BookingStatus, Person};
 pub use effect::{DayKind, DoorLevel, Effect};
-pub use ids::{BookingId, DoorId, GroupId, OutputId, PersonKey, ResourceId, SourceName, ZoneId, room_key};
+pub use ids::{
+    BookingId, DoorId, GroupId, OutputId, PersonKey, ResourceId, SourceName, ZoneId, room_key,
+};
 pub use secret::Secret;
 pub use window::{Window, WindowError, union};

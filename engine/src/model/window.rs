@@ -105,7 +105,8 @@ impl std::fmt::Display for Window {
         write!(
             f,
             "[{}, {})",
-            self.from.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            self.from
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
             self.to.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
         )
     }
@@ -141,7 +142,12 @@ mod tests {
 
     #[test]
     fn union_merges_touching_and_overlapping_in_any_order() {
-        let input = vec![w((13, 0), (14, 0)), w((10, 0), (11, 0)), w((11, 0), (12, 0)), w((10, 30), (10, 45))];
+        let input = vec![
+            w((13, 0), (14, 0)),
+            w((10, 0), (11, 0)),
+            w((11, 0), (12, 0)),
+            w((10, 30), (10, 45)),
+        ];
         let merged = union(input.clone());
         assert_eq!(merged, vec![w((10, 0), (12, 0)), w((13, 0), (14, 0))]);
         let mut reversed = input;
@@ -153,7 +159,10 @@ mod tests {
     #[test]
     fn subtract_splits() {
         let a = w((10, 0), (14, 0));
-        assert_eq!(a.subtract(&w((11, 0), (12, 0))), vec![w((10, 0), (11, 0)), w((12, 0), (14, 0))]);
+        assert_eq!(
+            a.subtract(&w((11, 0), (12, 0))),
+            vec![w((10, 0), (11, 0)), w((12, 0), (14, 0))]
+        );
         assert_eq!(a.subtract(&w((9, 0), (15, 0))), vec![]);
         assert_eq!(a.subtract(&w((14, 0), (15, 0))), vec![a]);
     }

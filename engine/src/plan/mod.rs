@@ -23,8 +23,8 @@ use crate::rules::{Ctx, Decision, RuleRuntime, RuledEffect};
 use crate::site::SiteConfig;
 
 pub use types::{
-    Adjustment, AdjustmentKind, BookingRef, Conflict, PackRef, Plan, PlanEntry, PlannedWindow, Reason,
-    Rejected, Target,
+    Adjustment, AdjustmentKind, BookingRef, Conflict, PackRef, Plan, PlanEntry, PlannedWindow,
+    Reason, Rejected, Target,
 };
 
 /// Bookings decided per runtime call: large enough to pay a runtime's set-up once per many
@@ -61,7 +61,10 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     let mut decidable: Vec<&Booking> = Vec::with_capacity(input.bookings.len());
     for booking in input.bookings {
         if let Err(e) = booking.validate() {
-            plan.rejected.push(Rejected { booking: BookingRef::of(booking), reason: e.to_string() });
+            plan.rejected.push(Rejected {
+                booking: BookingRef::of(booking),
+                reason: e.to_string(),
+            });
             continue;
         }
         if booking.is_cancelled() || booking.end <= input.now - Duration::hours(1) {
@@ -74,8 +77,32 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         }
         decidable.push(booking);
     }
-    decidable.sort_by(|a, b| (&a.source, &a.id).cmp(&(&b.source, &b.id)));
-    decidable.dedup_by(|a, b| a.source == b.source && a.id == b.id);
+    // A source that reports one id twice is wrong; use one copy, the same one whatever the
+    // input order (the earliest start, then the earliest end), and say so.
+    decidable.sort_by(|a, b| {
+        (&a.source, &a.id, a.start, a.end).cmp(&(&b.source, &b.id, b.start, b.end))
+    });
+    let before = decidable.len();
+    let mut duplicates = Vec::new();
+    decidable.dedup_by(|later, kept| {
+        let same = later.source == kept.source && later.id == kept.id;
+        if same {
+            duplicates.push(BookingRef::of(later));
+        }
+        same
+    });
+    debug_assert_eq!(before - decidable.len(), duplicates.len());
+    duplicates.sort();
+    duplicates.dedup();
+    plan.rejected
+        .extend(duplicates.into_iter().map(|booking| {
+            Rejected {
+                booking,
+                reason:
+                    "the source reports this id more than once; the copy that starts first is used"
+                        .into(),
+            }
+        }));
 
     // Decide, pack by pack, in parallel batches. Results stay in booking order.
     let mut effects: Vec<Vec<(usize, RuledEffect)>> = vec![Vec::new(); decidable.len()];
@@ -103,7 +130,11 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                         Decision { booking, room, ctx }
                     })
                     .collect();
-                indices.iter().copied().zip(pack.decide(&batch)).collect::<Vec<_>>()
+                indices
+                    .iter()
+                    .copied()
+                    .zip(pack.decide(&batch))
+                    .collect::<Vec<_>>()
             })
             .collect();
         for (i, result) in results {
@@ -126,25 +157,51 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         let booking = decidable[i];
         for (pack_index, ruled) in list {
             let reason = Reason::new(booking, input.packs[pack_index].pack(), ruled.rule);
-            collect(booking, ruled.effect, reason, site, tz, &horizon, &mut plan, &mut contributions);
+            collect(
+                booking,
+                ruled.effect,
+                reason,
+                site,
+                tz,
+                &horizon,
+                &mut plan,
+                &mut contributions,
+            );
         }
     }
 
     merge(contributions, &mut plan);
     resolve_door_levels(&mut plan);
+    // A door-level cut can leave a piece that has already ended.
+    for entry in &mut plan.entries {
+        entry.windows.retain(|w| w.window.to > input.now);
+    }
+    plan.entries.retain(|e| !e.windows.is_empty());
     report_denied_grants(&mut plan);
-    plan.errors.sort_by(|a, b| (&a.pack, &a.booking).cmp(&(&b.pack, &b.booking)));
+    plan.errors
+        .sort_by(|a, b| (&a.pack, &a.booking).cmp(&(&b.pack, &b.booking)));
+    plan.rejected
+        .sort_by(|a, b| (&a.booking, &a.reason).cmp(&(&b.booking, &b.reason)));
+    plan.unbound.sort();
+    plan.unbound.dedup();
     plan.persons = input
         .bookings
         .iter()
         .filter_map(|b| b.responsible.as_ref())
         .filter_map(|p| p.key().map(|k| (k, p.clone())))
-        .filter(|(k, _)| plan.entries.iter().any(|e| matches!(&e.target, Target::Membership { person, .. } if person == k)))
+        .filter(|(k, _)| {
+            plan.entries
+                .iter()
+                .any(|e| matches!(&e.target, Target::Membership { person, .. } if person == k))
+        })
         .collect();
     plan
 }
 
-fn merged_settings(info: &crate::rules::PackInfo, site: &SiteConfig) -> BTreeMap<String, toml::Value> {
+fn merged_settings(
+    info: &crate::rules::PackInfo,
+    site: &SiteConfig,
+) -> BTreeMap<String, toml::Value> {
     let mut settings = info.settings.clone();
     if let Some(over) = site.rules.settings.get(&info.name) {
         settings.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -174,27 +231,59 @@ fn collect(
     // `capped`: door, zone and output windows obey `earliest_local`; all but day types obey
     // `max_window_hours` (a holiday period is rightly longer than any unlock).
     let (targets, window, capped) = match effect {
-        Effect::DoorMode { door, level, window } => (vec![Target::Door { door, level }], window, true),
+        Effect::DoorMode {
+            door,
+            level,
+            window,
+        } => (vec![Target::Door { door, level }], window, true),
         Effect::Disarm { zone, window } => (vec![Target::Zone { zone }], window, true),
         Effect::SwitchOn { output, window } => (vec![Target::Output { output }], window, true),
-        Effect::Grant { person, groups, window } => (
-            groups.into_iter().map(|group| Target::Membership { person: person.clone(), group }).collect(),
+        Effect::Grant {
+            person,
+            groups,
+            window,
+        } => (
+            groups
+                .into_iter()
+                .map(|group| Target::Membership {
+                    person: person.clone(),
+                    group,
+                })
+                .collect(),
             window,
             false,
         ),
-        Effect::Deny { group, doors, window } => (
-            doors.into_iter().map(|door| Target::Deny { group: group.clone(), door }).collect(),
+        Effect::Deny {
+            group,
+            doors,
+            window,
+        } => (
+            doors
+                .into_iter()
+                .map(|door| Target::Deny {
+                    group: group.clone(),
+                    door,
+                })
+                .collect(),
             window,
             false,
         ),
-        Effect::SharedException { id, window } => (vec![Target::SharedException { id }], window, true),
+        Effect::SharedException { id, window } => {
+            (vec![Target::SharedException { id }], window, true)
+        }
         Effect::DayType { from, to, day } => {
-            let window = match Window::new(local_midnight(tz, from), local_midnight(tz, to + Duration::days(1))) {
+            let window = match Window::new(
+                local_midnight(tz, from),
+                local_midnight(tz, to + Duration::days(1)),
+            ) {
                 Ok(w) => w,
                 Err(_) => {
                     plan.rejected.push(Rejected {
                         booking: BookingRef::of(booking),
-                        reason: format!("day_type {} ends ({to}) before it starts ({from})", day.name()),
+                        reason: format!(
+                            "day_type {} ends ({to}) before it starts ({from})",
+                            day.name()
+                        ),
                     });
                     return;
                 }
@@ -254,19 +343,28 @@ fn collect(
         window = Window::new(window.from, horizon.to).expect("from < horizon end");
     }
     for target in targets {
-        out.push(Contribution { target, window, reason: reason.clone() });
+        out.push(Contribution {
+            target,
+            window,
+            reason: reason.clone(),
+        });
     }
 }
 
 /// The union of windows per target, each merged window keeping every reason that made it.
 fn merge(mut contributions: Vec<Contribution>, plan: &mut Plan) {
-    contributions.sort_by(|a, b| (&a.target, &a.window.from, &a.window.to).cmp(&(&b.target, &b.window.from, &b.window.to)));
+    contributions.sort_by(|a, b| {
+        (&a.target, &a.window.from, &a.window.to).cmp(&(&b.target, &b.window.from, &b.window.to))
+    });
     let mut entries: Vec<PlanEntry> = Vec::new();
     for c in contributions {
         let entry = match entries.last_mut() {
             Some(e) if e.target == c.target => e,
             _ => {
-                entries.push(PlanEntry { target: c.target.clone(), windows: Vec::new() });
+                entries.push(PlanEntry {
+                    target: c.target.clone(),
+                    windows: Vec::new(),
+                });
                 entries.last_mut().expect("just pushed")
             }
         };
@@ -277,7 +375,10 @@ fn merge(mut contributions: Vec<Contribution>, plan: &mut Plan) {
                     last.reasons.push(c.reason);
                 }
             }
-            _ => entry.windows.push(PlannedWindow { window: c.window, reasons: vec![c.reason] }),
+            _ => entry.windows.push(PlannedWindow {
+                window: c.window,
+                reasons: vec![c.reason],
+            }),
         }
     }
     for entry in &mut entries {
@@ -324,7 +425,10 @@ fn resolve_door_levels(plan: &mut Plan) {
                         }
                         pieces = pieces.iter().flat_map(|p| p.subtract(&ww.window)).collect();
                     }
-                    kept.extend(pieces.into_iter().map(|window| PlannedWindow { window, reasons: lw.reasons.clone() }));
+                    kept.extend(pieces.into_iter().map(|window| PlannedWindow {
+                        window,
+                        reasons: lw.reasons.clone(),
+                    }));
                 }
                 plan.entries[loser].windows = kept;
             }
@@ -350,7 +454,11 @@ fn door_name(target: &Target) -> &str {
 /// A deny beats a grant: the controller refuses the group at the denied doors. Both stay in
 /// the plan; the overlap is reported so nobody wonders why a granted PIN is refused.
 fn report_denied_grants(plan: &mut Plan) {
-    let denies: Vec<(&crate::model::GroupId, &crate::model::DoorId, &PlannedWindow)> = plan
+    let denies: Vec<(
+        &crate::model::GroupId,
+        &crate::model::DoorId,
+        &PlannedWindow,
+    )> = plan
         .entries
         .iter()
         .filter_map(|e| match &e.target {
@@ -361,7 +469,9 @@ fn report_denied_grants(plan: &mut Plan) {
         .collect();
     let mut conflicts = Vec::new();
     for e in &plan.entries {
-        let Target::Membership { person, group } = &e.target else { continue };
+        let Target::Membership { person, group } = &e.target else {
+            continue;
+        };
         for gw in &e.windows {
             for (dgroup, door, dw) in denies.iter().filter(|(g, _, _)| *g == group) {
                 if let Some(overlap) = gw.window.intersect(&dw.window) {
@@ -377,7 +487,8 @@ fn report_denied_grants(plan: &mut Plan) {
         }
     }
     plan.conflicts.extend(conflicts);
-    plan.conflicts.sort_by(|a, b| (&a.target, &a.window).cmp(&(&b.target, &b.window)));
+    plan.conflicts
+        .sort_by(|a, b| (&a.target, &a.window).cmp(&(&b.target, &b.window)));
 }
 
 /// The first instant of a local date (midnight, or the first instant after a DST gap).
@@ -397,8 +508,15 @@ fn ceil_to_hour(t: DateTime<Utc>) -> DateTime<Utc> {
         .and_then(|t| t.with_second(0))
         .and_then(|t| t.with_nanosecond(0))
         .expect("zeroing minutes is valid in UTC");
-    if floor == t { t } else { floor + Duration::hours(1) }
+    if floor == t {
+        t
+    } else {
+        floor + Duration::hours(1)
+    }
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod properties;

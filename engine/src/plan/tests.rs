@@ -25,7 +25,14 @@ impl RuleRuntime for NativePack {
                 (self.decide)(d.booking, d.room, d.ctx)
                     .map(|list| {
                         list.into_iter()
-                            .map(|effect| RuledEffect { effect, rule: RuleLocation { file: "native.rs".into(), line: 1, column: 0 } })
+                            .map(|effect| RuledEffect {
+                                effect,
+                                rule: RuleLocation {
+                                    file: "native.rs".into(),
+                                    line: 1,
+                                    column: 0,
+                                },
+                            })
                             .collect()
                     })
                     .map_err(|message| RuleError {
@@ -40,22 +47,49 @@ impl RuleRuntime for NativePack {
     }
 }
 
-fn pack(decide: impl Fn(&Booking, &Room, &Ctx) -> Result<Vec<Effect>, String> + Send + Sync + 'static) -> Vec<Arc<dyn RuleRuntime>> {
+fn pack(
+    decide: impl Fn(&Booking, &Room, &Ctx) -> Result<Vec<Effect>, String> + Send + Sync + 'static,
+) -> Vec<Arc<dyn RuleRuntime>> {
     vec![Arc::new(NativePack {
-        info: PackInfo { name: "native".into(), version: "1.0.0".into(), runtime: RuntimeKind::Rhai, dir: PathBuf::new(), settings: Default::default() },
+        info: PackInfo {
+            name: "native".into(),
+            version: "1.0.0".into(),
+            runtime: RuntimeKind::Rhai,
+            dir: PathBuf::new(),
+            settings: Default::default(),
+        },
         decide: Box::new(decide),
     })]
 }
 
 /// Unlock each door from 15 minutes before to 15 minutes after; disarm; grant the PIN.
 fn margins(b: &Booking, room: &Room, _: &Ctx) -> Result<Vec<Effect>, String> {
-    let w = Window::new(b.start - Duration::minutes(15), b.end + Duration::minutes(15)).map_err(|e| e.to_string())?;
-    let mut out: Vec<Effect> = room.doors.iter().map(|d| Effect::DoorMode { door: d.clone(), level: DoorLevel::Unlocked, window: w }).collect();
+    let w = Window::new(
+        b.start - Duration::minutes(15),
+        b.end + Duration::minutes(15),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut out: Vec<Effect> = room
+        .doors
+        .iter()
+        .map(|d| Effect::DoorMode {
+            door: d.clone(),
+            level: DoorLevel::Unlocked,
+            window: w,
+        })
+        .collect();
     if let Some(zone) = &room.alarm_zone {
-        out.push(Effect::Disarm { zone: zone.clone(), window: w });
+        out.push(Effect::Disarm {
+            zone: zone.clone(),
+            window: w,
+        });
     }
     if let Some(person) = b.responsible.as_ref().and_then(Person::key) {
-        out.push(Effect::Grant { person, groups: room.person_groups.clone(), window: b.window().map_err(|e| e.to_string())? });
+        out.push(Effect::Grant {
+            person,
+            groups: room.person_groups.clone(),
+            window: b.window().map_err(|e| e.to_string())?,
+        });
     }
     Ok(out)
 }
@@ -102,7 +136,12 @@ fn booking(id: &str, resource: &str, start: DateTime<Utc>, end: DateTime<Utc>) -
         setup_minutes: 0,
         teardown_minutes: 0,
         status: BookingStatus::Confirmed,
-        responsible: Some(Person { name: "Mette".into(), member_no: Some("42".into()), pin: Some(crate::model::Secret::new("4711")), ..Person::default() }),
+        responsible: Some(Person {
+            name: "Mette".into(),
+            member_no: Some("42".into()),
+            pin: Some(crate::model::Secret::new("4711")),
+            ..Person::default()
+        }),
         attendees: vec![],
         tags: vec![],
         attrs: Default::default(),
@@ -111,28 +150,69 @@ fn booking(id: &str, resource: &str, start: DateTime<Utc>, end: DateTime<Utc>) -
 
 fn run(bookings: &[Booking], packs: &[Arc<dyn RuleRuntime>]) -> Plan {
     let site = site();
-    plan(&PlanInput { bookings, packs, site: &site, now: utc(23, 6, 0) })
+    plan(&PlanInput {
+        bookings,
+        packs,
+        site: &site,
+        now: utc(23, 6, 0),
+    })
 }
 
 fn windows(plan: &Plan, target: &Target) -> Vec<Window> {
-    plan.entry(target).map(|e| e.windows.iter().map(|w| w.window).collect()).unwrap_or_default()
+    plan.entry(target)
+        .map(|e| e.windows.iter().map(|w| w.window).collect())
+        .unwrap_or_default()
 }
 
 fn door(d: &str) -> Target {
-    Target::Door { door: DoorId::new(d), level: DoorLevel::Unlocked }
+    Target::Door {
+        door: DoorId::new(d),
+        level: DoorLevel::Unlocked,
+    }
 }
 
 #[test]
 fn a_booking_unlocks_with_margins_and_names_its_reason() {
-    let p = run(&[booking("A", "1", utc(23, 9, 0), utc(23, 10, 0))], &pack(margins));
-    assert_eq!(windows(&p, &door("D-1")), vec![Window::new(utc(23, 8, 45), utc(23, 10, 15)).unwrap()]);
+    let p = run(
+        &[booking("A", "1", utc(23, 9, 0), utc(23, 10, 0))],
+        &pack(margins),
+    );
+    assert_eq!(
+        windows(&p, &door("D-1")),
+        vec![Window::new(utc(23, 8, 45), utc(23, 10, 15)).unwrap()]
+    );
     let reason = &p.entry(&door("D-1")).unwrap().windows[0].reasons[0];
-    assert_eq!((reason.booking.as_str(), reason.pack.as_str(), reason.rule.line), ("A", "native", 1));
-    assert_eq!(windows(&p, &Target::Zone { zone: ZoneId::new("Z-1") }).len(), 1);
-    let member = Target::Membership { person: "member:42".into(), group: GroupId::new("Hal") };
-    assert_eq!(windows(&p, &member), vec![Window::new(utc(23, 9, 0), utc(23, 10, 0)).unwrap()]);
+    assert_eq!(
+        (
+            reason.booking.as_str(),
+            reason.pack.as_str(),
+            reason.rule.line
+        ),
+        ("A", "native", 1)
+    );
+    assert_eq!(
+        windows(
+            &p,
+            &Target::Zone {
+                zone: ZoneId::new("Z-1")
+            }
+        )
+        .len(),
+        1
+    );
+    let member = Target::Membership {
+        person: "member:42".into(),
+        group: GroupId::new("Hal"),
+    };
+    assert_eq!(
+        windows(&p, &member),
+        vec![Window::new(utc(23, 9, 0), utc(23, 10, 0)).unwrap()]
+    );
     assert!(p.persons.contains_key(&PersonKey::new("member:42")));
-    assert!(!serde_json::to_string(&p).unwrap().contains("4711"), "PINs never serialize with a plan");
+    assert!(
+        !serde_json::to_string(&p).unwrap().contains("4711"),
+        "PINs never serialize with a plan"
+    );
 }
 
 #[test]
@@ -145,13 +225,24 @@ fn overlapping_and_touching_windows_merge_and_keep_all_reasons() {
     let p = run(&bookings, &pack(margins));
     assert_eq!(
         windows(&p, &door("D-1")),
-        vec![Window::new(utc(23, 8, 45), utc(23, 11, 15)).unwrap(), Window::new(utc(23, 13, 45), utc(23, 15, 15)).unwrap()]
+        vec![
+            Window::new(utc(23, 8, 45), utc(23, 11, 15)).unwrap(),
+            Window::new(utc(23, 13, 45), utc(23, 15, 15)).unwrap()
+        ]
     );
-    let reasons: Vec<_> = p.entry(&door("D-1")).unwrap().windows[0].reasons.iter().map(|r| r.booking.as_str()).collect();
+    let reasons: Vec<_> = p.entry(&door("D-1")).unwrap().windows[0]
+        .reasons
+        .iter()
+        .map(|r| r.booking.as_str())
+        .collect();
     assert_eq!(reasons, vec!["A", "B"]);
     let mut reversed = bookings.to_vec();
     reversed.reverse();
-    assert_eq!(run(&reversed, &pack(margins)), p, "plans do not depend on booking order");
+    assert_eq!(
+        run(&reversed, &pack(margins)),
+        p,
+        "plans do not depend on booking order"
+    );
 }
 
 #[test]
@@ -166,19 +257,47 @@ fn cancelled_and_unbound_bookings_contribute_nothing() {
 
 #[test]
 fn a_failing_rule_fails_closed_for_that_booking_only() {
-    let rules = pack(|b, room, ctx| if b.id.as_str() == "BAD" { Err("boom".into()) } else { margins(b, room, ctx) });
-    let p = run(&[booking("BAD", "1", utc(23, 9, 0), utc(23, 10, 0)), booking("OK", "2", utc(23, 12, 0), utc(23, 13, 0))], &rules);
+    let rules = pack(|b, room, ctx| {
+        if b.id.as_str() == "BAD" {
+            Err("boom".into())
+        } else {
+            margins(b, room, ctx)
+        }
+    });
+    let p = run(
+        &[
+            booking("BAD", "1", utc(23, 9, 0), utc(23, 10, 0)),
+            booking("OK", "2", utc(23, 12, 0), utc(23, 13, 0)),
+        ],
+        &rules,
+    );
     assert_eq!(p.errors.len(), 1);
     assert_eq!(p.errors[0].booking.as_str(), "BAD");
-    assert_eq!(windows(&p, &door("D-1")), vec![Window::new(utc(23, 11, 45), utc(23, 13, 15)).unwrap()]);
-    assert!(p.entry(&Target::Zone { zone: ZoneId::new("Z-1") }).is_none(), "no disarm for the failed booking");
+    assert_eq!(
+        windows(&p, &door("D-1")),
+        vec![Window::new(utc(23, 11, 45), utc(23, 13, 15)).unwrap()]
+    );
+    assert!(
+        p.entry(&Target::Zone {
+            zone: ZoneId::new("Z-1")
+        })
+        .is_none(),
+        "no disarm for the failed booking"
+    );
 }
 
 #[test]
 fn a_booking_ending_before_it_starts_is_rejected() {
-    let p = run(&[booking("A", "1", utc(23, 10, 0), utc(23, 9, 0))], &pack(margins));
+    let p = run(
+        &[booking("A", "1", utc(23, 10, 0), utc(23, 9, 0))],
+        &pack(margins),
+    );
     assert!(p.entries.is_empty());
-    assert!(p.rejected[0].reason.contains("ends before"), "{:?}", p.rejected);
+    assert!(
+        p.rejected[0].reason.contains("ends before"),
+        "{:?}",
+        p.rejected
+    );
 }
 
 #[test]
@@ -186,17 +305,36 @@ fn the_more_secure_level_wins_and_the_conflict_is_reported() {
     let rules = pack(|b, room, ctx| {
         let mut out = margins(b, room, ctx)?;
         if b.id.as_str() == "EXAM" {
-            out = vec![Effect::DoorMode { door: DoorId::new("D-1"), level: DoorLevel::CardPin, window: b.window().unwrap() }];
+            out = vec![Effect::DoorMode {
+                door: DoorId::new("D-1"),
+                level: DoorLevel::CardPin,
+                window: b.window().unwrap(),
+            }];
         }
         Ok(out)
     });
-    let p = run(&[booking("A", "1", utc(23, 9, 0), utc(23, 12, 0)), booking("EXAM", "1", utc(23, 10, 0), utc(23, 11, 0))], &rules);
-    assert_eq!(
-        windows(&p, &door("D-1")),
-        vec![Window::new(utc(23, 8, 45), utc(23, 10, 0)).unwrap(), Window::new(utc(23, 11, 0), utc(23, 12, 15)).unwrap()]
+    let p = run(
+        &[
+            booking("A", "1", utc(23, 9, 0), utc(23, 12, 0)),
+            booking("EXAM", "1", utc(23, 10, 0), utc(23, 11, 0)),
+        ],
+        &rules,
     );
     assert_eq!(
-        windows(&p, &Target::Door { door: DoorId::new("D-1"), level: DoorLevel::CardPin }),
+        windows(&p, &door("D-1")),
+        vec![
+            Window::new(utc(23, 8, 45), utc(23, 10, 0)).unwrap(),
+            Window::new(utc(23, 11, 0), utc(23, 12, 15)).unwrap()
+        ]
+    );
+    assert_eq!(
+        windows(
+            &p,
+            &Target::Door {
+                door: DoorId::new("D-1"),
+                level: DoorLevel::CardPin
+            }
+        ),
         vec![Window::new(utc(23, 10, 0), utc(23, 11, 0)).unwrap()]
     );
     assert_eq!(p.conflicts.len(), 1);
@@ -207,17 +345,36 @@ fn the_more_secure_level_wins_and_the_conflict_is_reported() {
 #[test]
 fn caps_cut_long_windows_and_move_early_starts() {
     // 05:00 local (04:00 UTC in November) to 23:00 local: moved to 06:00, then cut to 14 h.
-    let rules = pack(|b, _, _| Ok(vec![Effect::SwitchOn { output: "K-1".into(), window: b.window().unwrap() }]));
+    let rules = pack(|b, _, _| {
+        Ok(vec![Effect::SwitchOn {
+            output: "K-1".into(),
+            window: b.window().unwrap(),
+        }])
+    });
     let p = run(&[booking("A", "1", utc(24, 4, 0), utc(24, 22, 0))], &rules);
-    assert_eq!(windows(&p, &Target::Output { output: "K-1".into() }), vec![Window::new(utc(24, 5, 0), utc(24, 19, 0)).unwrap()]);
+    assert_eq!(
+        windows(
+            &p,
+            &Target::Output {
+                output: "K-1".into()
+            }
+        ),
+        vec![Window::new(utc(24, 5, 0), utc(24, 19, 0)).unwrap()]
+    );
     let kinds: Vec<_> = p.adjustments.iter().map(|a| a.kind).collect();
-    assert_eq!(kinds, vec![AdjustmentKind::EarliestStart, AdjustmentKind::MaxLength]);
+    assert_eq!(
+        kinds,
+        vec![AdjustmentKind::EarliestStart, AdjustmentKind::MaxLength]
+    );
 }
 
 #[test]
 fn windows_beyond_the_horizon_wait_and_past_ones_go() {
     let p = run(
-        &[booking("PAST", "1", utc(22, 9, 0), utc(22, 10, 0)), booking("LATER", "1", utc(28, 9, 0), utc(28, 10, 0))],
+        &[
+            booking("PAST", "1", utc(22, 9, 0), utc(22, 10, 0)),
+            booking("LATER", "1", utc(28, 9, 0), utc(28, 10, 0)),
+        ],
         &pack(margins),
     );
     assert!(p.entries.is_empty(), "{:?}", p.entries);
@@ -228,12 +385,35 @@ fn day_types_span_local_midnights_across_dst() {
     // 2027-03-28 is the spring-forward Sunday: the local day is 23 hours long.
     let rules = pack(|_, _, _| {
         let d = chrono::NaiveDate::from_ymd_opt(2027, 3, 28).unwrap();
-        Ok(vec![Effect::DayType { from: d, to: d, day: DayKind::Special("open_house".into()) }])
+        Ok(vec![Effect::DayType {
+            from: d,
+            to: d,
+            day: DayKind::Special("open_house".into()),
+        }])
     });
     let site = site();
     let now = Utc.with_ymd_and_hms(2027, 3, 27, 12, 0, 0).unwrap();
     let b = booking("A", "1", now, now + Duration::hours(1));
-    let p = plan(&PlanInput { bookings: &[b], packs: &rules, site: &site, now });
-    let w = windows(&p, &Target::Day { day: DayKind::Special("open_house".into()) });
-    assert_eq!(w, vec![Window::new(Utc.with_ymd_and_hms(2027, 3, 27, 23, 0, 0).unwrap(), Utc.with_ymd_and_hms(2027, 3, 28, 22, 0, 0).unwrap()).unwrap()]);
+    let p = plan(&PlanInput {
+        bookings: &[b],
+        packs: &rules,
+        site: &site,
+        now,
+    });
+    let w = windows(
+        &p,
+        &Target::Day {
+            day: DayKind::Special("open_house".into()),
+        },
+    );
+    assert_eq!(
+        w,
+        vec![
+            Window::new(
+                Utc.with_ymd_and_hms(2027, 3, 27, 23, 0, 0).unwrap(),
+                Utc.with_ymd_and_hms(2027, 3, 28, 22, 0, 0).unwrap()
+            )
+            .unwrap()
+        ]
+    );
 }

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Booking, BookingId, DayKind, DoorId, DoorLevel, GroupId, OutputId, Person, PersonKey, SourceName, Window, ZoneId};
+use crate::model::{
+    Booking, BookingId, DayKind, DoorId, DoorLevel, GroupId, OutputId, Person, PersonKey,
+    SourceName, Window, ZoneId,
+};
 use crate::rules::{PackInfo, RuleError, RuleLocation};
 
 /// The desired state: what every target should be doing, when, and why.
@@ -104,13 +107,21 @@ impl Reason {
     }
 
     pub fn booking_ref(&self) -> BookingRef {
-        BookingRef { source: self.source.clone(), id: self.booking.clone(), title: self.title.clone() }
+        BookingRef {
+            source: self.source.clone(),
+            id: self.booking.clone(),
+            title: self.title.clone(),
+        }
     }
 }
 
 impl std::fmt::Display for Reason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "booking {}:{} ({}) by {} {} at {}", self.source, self.booking, self.title, self.pack, self.pack_version, self.rule)
+        write!(
+            f,
+            "booking {}:{} ({}) by {} {} at {}",
+            self.source, self.booking, self.title, self.pack, self.pack_version, self.rule
+        )
     }
 }
 
@@ -123,7 +134,11 @@ pub struct BookingRef {
 
 impl BookingRef {
     pub fn of(b: &Booking) -> BookingRef {
-        BookingRef { source: b.source.clone(), id: b.id.clone(), title: b.title.clone() }
+        BookingRef {
+            source: b.source.clone(),
+            id: b.id.clone(),
+            title: b.title.clone(),
+        }
     }
 }
 
@@ -135,7 +150,10 @@ pub struct PackRef {
 
 impl PackRef {
     pub fn of(p: &PackInfo) -> PackRef {
-        PackRef { name: p.name.clone(), version: p.version.clone() }
+        PackRef {
+            name: p.name.clone(),
+            version: p.version.clone(),
+        }
     }
 }
 
@@ -201,8 +219,11 @@ impl Plan {
 
     /// The plan's windows for `target` at `at`, with reasons.
     pub fn active(&self, at: DateTime<Utc>) -> impl Iterator<Item = (&Target, &PlannedWindow)> {
-        self.entries
-            .iter()
-            .flat_map(move |e| e.windows.iter().filter(move |w| w.window.contains(at)).map(move |w| (&e.target, w)))
+        self.entries.iter().flat_map(move |e| {
+            e.windows
+                .iter()
+                .filter(move |w| w.window.contains(at))
+                .map(move |w| (&e.target, w))
+        })
     }
 }

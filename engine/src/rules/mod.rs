@@ -104,7 +104,11 @@ pub struct Ctx {
 
 impl Ctx {
     /// The context of `booking` at `site`, with the pack's merged settings.
-    pub fn for_booking(booking: &Booking, site: &SiteConfig, settings: BTreeMap<String, toml::Value>) -> Ctx {
+    pub fn for_booking(
+        booking: &Booking,
+        site: &SiteConfig,
+        settings: BTreeMap<String, toml::Value>,
+    ) -> Ctx {
         let tz = site.site.time_zone;
         let local_start = booking.start.with_timezone(&tz).naive_local();
         let local_end = booking.end.with_timezone(&tz).naive_local();
@@ -178,19 +182,40 @@ pub struct PackError {
 
 impl PackError {
     pub fn new(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        PackError { file: file.into(), line: None, column: None, message: message.into(), snippet: None }
+        PackError {
+            file: file.into(),
+            line: None,
+            column: None,
+            message: message.into(),
+            snippet: None,
+        }
     }
 
     /// An error at a 1-based line and column of `source`, with a pointer under the place.
-    pub fn at(file: impl Into<PathBuf>, source: &str, line: u32, column: u32, message: impl Into<String>) -> Self {
-        let snippet = source.lines().nth(line.saturating_sub(1) as usize).map(|text| {
-            let pad: String = text
-                .chars()
-                .take(column.saturating_sub(1) as usize)
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
-            format!("{line:>4} | {text}\n     | {pad}^")
-        });
-        PackError { file: file.into(), line: Some(line), column: Some(column), message: message.into(), snippet }
+    pub fn at(
+        file: impl Into<PathBuf>,
+        source: &str,
+        line: u32,
+        column: u32,
+        message: impl Into<String>,
+    ) -> Self {
+        let snippet = source
+            .lines()
+            .nth(line.saturating_sub(1) as usize)
+            .map(|text| {
+                let pad: String = text
+                    .chars()
+                    .take(column.saturating_sub(1) as usize)
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                format!("{line:>4} | {text}\n     | {pad}^")
+            });
+        PackError {
+            file: file.into(),
+            line: Some(line),
+            column: Some(column),
+            message: message.into(),
+            snippet,
+        }
     }
 }

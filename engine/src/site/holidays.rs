@@ -18,7 +18,8 @@ pub fn easter_sunday(year: i32) -> NaiveDate {
     let m = (a + 11 * h + 22 * l) / 451;
     let month = (h + l - 7 * m + 114) / 31;
     let day = (h + l - 7 * m + 114) % 31 + 1;
-    NaiveDate::from_ymd_opt(year, month as u32, day as u32).expect("the algorithm yields a valid date")
+    NaiveDate::from_ymd_opt(year, month as u32, day as u32)
+        .expect("the algorithm yields a valid date")
 }
 
 /// The Danish public holidays of `year`, with their Danish names, in date order.
@@ -34,7 +35,9 @@ pub fn danish_public_holidays(year: i32) -> Vec<(NaiveDate, &'static str)> {
         }
         .expect("within chrono's range")
     };
-    let fixed = |m: u32, d: u32| NaiveDate::from_ymd_opt(year, m, d).expect("a fixed holiday is a valid date");
+    let fixed = |m: u32, d: u32| {
+        NaiveDate::from_ymd_opt(year, m, d).expect("a fixed holiday is a valid date")
+    };
     let mut days = vec![
         (fixed(1, 1), "Nytårsdag"),
         (rel(-3), "Skærtorsdag"),
@@ -83,7 +86,10 @@ mod tests {
     fn holidays_of_2027() {
         assert_eq!(danish_public_holiday(d(2027, 3, 25)), Some("Skærtorsdag"));
         assert_eq!(danish_public_holiday(d(2027, 3, 26)), Some("Langfredag"));
-        assert_eq!(danish_public_holiday(d(2027, 5, 6)), Some("Kristi himmelfartsdag"));
+        assert_eq!(
+            danish_public_holiday(d(2027, 5, 6)),
+            Some("Kristi himmelfartsdag")
+        );
         assert_eq!(danish_public_holiday(d(2027, 5, 17)), Some("2. pinsedag"));
         assert_eq!(danish_public_holiday(d(2027, 12, 24)), None);
     }

@@ -103,7 +103,11 @@ pub struct Caps {
     pub max_window_hours: Option<u32>,
     /// No door, zone or output window starts before this local time of day; earlier starts are
     /// moved and reported.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "toml_time::optional_time")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "toml_time::optional_time"
+    )]
     pub earliest_local: Option<NaiveTime>,
 }
 
@@ -222,13 +226,19 @@ impl SiteConfig {
         }
         for p in &self.site.holiday_periods {
             if p.to < p.from {
-                return Err(format!("holiday period {:?} ends ({}) before it starts ({})", p.name, p.to, p.from));
+                return Err(format!(
+                    "holiday period {:?} ends ({}) before it starts ({})",
+                    p.name, p.to, p.from
+                ));
             }
         }
         let mut names = std::collections::BTreeSet::new();
         for s in &self.sources {
             if s.name.is_empty() || s.name.contains(':') {
-                return Err(format!("source name {:?} must be non-empty and contain no ':'", s.name));
+                return Err(format!(
+                    "source name {:?} must be non-empty and contain no ':'",
+                    s.name
+                ));
             }
             if !names.insert(&s.name) {
                 return Err(format!("source name {:?} is used twice", s.name));
@@ -236,10 +246,16 @@ impl SiteConfig {
         }
         for key in self.rooms.keys() {
             let Some((source, resource)) = key.split_once(':') else {
-                return Err(format!("room key {key:?} must be \"<source>:<resource id>\""));
+                return Err(format!(
+                    "room key {key:?} must be \"<source>:<resource id>\""
+                ));
             };
-            if resource.is_empty() || (!self.sources.is_empty() && !names.contains(&source.to_owned())) {
-                return Err(format!("room {key:?} names source {source:?}, which is not configured"));
+            if resource.is_empty()
+                || (!self.sources.is_empty() && !names.contains(&source.to_owned()))
+            {
+                return Err(format!(
+                    "room {key:?} names source {source:?}, which is not configured"
+                ));
             }
         }
         Ok(())
@@ -247,7 +263,11 @@ impl SiteConfig {
 
     /// A path from the config, resolved against the config file's folder.
     pub fn resolve(&self, path: &Path) -> PathBuf {
-        if path.is_absolute() { path.to_owned() } else { self.base_dir.join(path) }
+        if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.base_dir.join(path)
+        }
     }
 
     /// The name of the holiday period containing `date`, if any.
@@ -302,9 +322,18 @@ doors = ["D-101"]
         c.validate().unwrap();
         assert_eq!(c.site.time_zone, chrono_tz::Europe::Copenhagen);
         assert_eq!(c.rooms["planner:101"].key, "planner:101");
-        assert_eq!(c.sources[0].settings["url"].as_str(), Some("http://127.0.0.1:1"));
-        assert_eq!(c.holiday_period(NaiveDate::from_ymd_opt(2027, 1, 3).unwrap()), Some("Juleferie"));
-        assert_eq!(c.holiday_period(NaiveDate::from_ymd_opt(2027, 1, 4).unwrap()), None);
+        assert_eq!(
+            c.sources[0].settings["url"].as_str(),
+            Some("http://127.0.0.1:1")
+        );
+        assert_eq!(
+            c.holiday_period(NaiveDate::from_ymd_opt(2027, 1, 3).unwrap()),
+            Some("Juleferie")
+        );
+        assert_eq!(
+            c.holiday_period(NaiveDate::from_ymd_opt(2027, 1, 4).unwrap()),
+            None
+        );
     }
 
     #[test]
