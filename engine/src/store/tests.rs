@@ -1,0 +1,141 @@
+//! Store tests: migrations, snapshots, applied state, audit, corruption.
+
+use super::*;
+use crate::model::{BookingStatus, ZoneId};
+use crate::plan::Target;
+use crate::reconcile::audit_changes;
+use crate::rules::RuleLocation;
+use chrono::TimeZone;
+
+fn at(h: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, h, 0, 0).unwrap()
+}
+
+fn booking() -> Booking {
+    serde_json::from_str(
+        r#"{"id": "B-1", "source": "halls", "resource": "7", "title": "Håndbold",
+            "start": "2026-11-23T16:00:00Z", "end": "2026-11-23T18:00:00Z",
+            "responsible": {"name": "Mette", "member_no": "42", "pin": "4711"}}"#,
+    )
+    .unwrap()
+}
+
+fn row(from: u32, to: u32) -> AppliedWindow {
+    AppliedWindow {
+        target: Target::Zone {
+            zone: ZoneId::new("Z-1"),
+        },
+        source: "halls".into(),
+        booking: "B-1".into(),
+        title: "Håndbold".into(),
+        window: Window::new(at(from), at(to)).unwrap(),
+        pack: "margins".into(),
+        pack_version: "1.2.0".into(),
+        rule: RuleLocation {
+            file: "margins/rules/zone.rhai".into(),
+            line: 4,
+            column: 1,
+        },
+    }
+}
+
+#[test]
+fn a_new_store_is_at_the_latest_schema_and_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("klar.db");
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    store
+        .save_snapshot(&"halls".into(), at(9), &[booking()])
+        .unwrap();
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    let snap = store.snapshot(&"halls".into()).unwrap().unwrap();
+    assert_eq!(snap.fetched_at, at(9));
+    assert_eq!(snap.bookings, vec![booking()]);
+    assert_eq!(snap.bookings[0].status, BookingStatus::Confirmed);
+}
+
+#[test]
+fn applies_and_audit_round_trip() {
+    let mut store = Store::in_memory().unwrap();
+    let first = vec![row(15, 19)];
+    let changes = audit_changes(&[], &first, at(9));
+    store
+        .record_apply(
+            "unilock-sim",
+            at(9),
+            &first,
+            &changes,
+            &["+ shared exception 12".into()],
+            &[PackRef {
+                name: "margins".into(),
+                version: "1.2.0".into(),
+            }],
+        )
+        .unwrap();
+    assert_eq!(store.applied("unilock-sim").unwrap(), first);
+    let second = vec![row(15, 20)];
+    let changes = audit_changes(&first, &second, at(10));
+    store
+        .record_apply(
+            "unilock-sim",
+            at(10),
+            &second,
+            &changes,
+            &["~ x".into()],
+            &[],
+        )
+        .unwrap();
+    let changes = audit_changes(&second, &[], at(11));
+    store
+        .record_apply("unilock-sim", at(11), &[], &changes, &["- x".into()], &[])
+        .unwrap();
+    let audit = store.audit(10).unwrap();
+    let reasons: Vec<ChangeReason> = audit.iter().map(|a| a.reason).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            ChangeReason::Created,
+            ChangeReason::Extended,
+            ChangeReason::Cancelled
+        ]
+    );
+    assert_eq!(audit[1].before, vec![Window::new(at(15), at(19)).unwrap()]);
+    assert_eq!(audit[1].rule, "margins/rules/zone.rhai:4:1");
+    assert_eq!(audit[1].pack_version, "1.2.0");
+    assert!(store.applied("unilock-sim").unwrap().is_empty());
+    assert_eq!(store.packs().unwrap()[0].version, "1.2.0");
+    assert_eq!(
+        store.last_actions("unilock-sim").unwrap().unwrap().1,
+        vec!["- x".to_owned()]
+    );
+}
+
+#[test]
+fn a_corrupt_file_is_a_clear_error_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("klar.db");
+    let junk =
+        b"this is not a database, it is a shopping list: milk, eggs, bread, more milk".repeat(100);
+    std::fs::write(&path, &junk).unwrap();
+    let e = Store::open(&path).unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
+    assert!(e.to_string().contains("klar.db"), "{e}");
+    assert!(e.to_string().contains("move it aside"), "{e}");
+    assert_eq!(std::fs::read(&path).unwrap(), junk);
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("klar.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+    }
+    assert!(matches!(
+        Store::open(&path).unwrap_err(),
+        StoreError::TooNew { found: 99, .. }
+    ));
+}
