@@ -14,6 +14,7 @@
 //! after any number of actions converges when the next cycle runs.
 
 mod audit;
+mod cycle;
 mod diff;
 mod run;
 
@@ -26,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::plan::{Plan, Target};
 
 pub use audit::{AppliedWindow, AuditChange, ChangeReason, applied_windows, audit_changes};
+pub use cycle::{CycleError, CycleReport, sync_cycle};
 pub use diff::{blocked, diff};
 pub use run::{ReconcileError, ReconcileOptions, Report, reconcile};
 
