@@ -1,1 +1,389 @@
-//! The Rhai runtime: a locked-down engine, scripts compiled once, effects built only through registered constructors.
+//! The Rhai runtime: a locked-down engine, scripts compiled once, effects built only through
+//! registered constructors.
+//!
+//! Each rule file of a pack is compiled on its own to an AST and defines its own
+//! `decide(booking, room, ctx)`; a booking's effects are the concatenation of every file's
+//! result, in the pack's file order. Files do not share functions: that keeps every error and
+//! every effect's rule line in the file that caused it (Rhai tracks one source per AST).
+//!
+//! A script returns an array of effects (or `()` for none); arrays nested in it are flattened.
+//! Anything else, a thrown error, a limit hit or a constructor given a bad window fails that
+//! booking closed with a [`RuleError`] naming the file, line and column; the batch goes on.
+
+mod effects;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rhai::packages::{
+    ArithmeticPackage, BasicArrayPackage, BasicIteratorPackage, BasicMapPackage,
+    BasicStringPackage, LogicPackage, MoreStringPackage, Package,
+};
+use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Map, Scope};
+
+use super::{
+    Decision, PackError, PackInfo, RuleError, RuleErrorKind, RuleLocation, RuleRuntime, RuledEffect,
+};
+use crate::site::Room;
+
+pub use effects::ScriptEffect;
+pub use types::{BookingView, CtxView, Date, Instant, PersonView, RoomView, Span};
+
+/// The limits every script runs under. An endless loop stops after `MAX_OPERATIONS`.
+pub const MAX_OPERATIONS: u64 = 200_000;
+pub const MAX_CALL_LEVELS: usize = 32;
+pub const MAX_EXPR_DEPTH: usize = 64;
+pub const MAX_FUNCTION_EXPR_DEPTH: usize = 32;
+pub const MAX_STRING_SIZE: usize = 4_096;
+pub const MAX_ARRAY_SIZE: usize = 1_024;
+pub const MAX_MAP_SIZE: usize = 256;
+pub const MAX_VARIABLES: usize = 256;
+pub const MAX_FUNCTIONS: usize = 256;
+
+/// The entry point every rule file defines.
+pub const ENTRY: &str = "decide";
+
+/// One rule file to compile: its name in reasons and errors (relative to the pack,
+/// `rules/doors.rhai`), where it is on disk, and its text.
+#[derive(Debug, Clone)]
+pub struct RuleSource {
+    pub name: String,
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// A compiled Rhai pack: one engine, one AST per rule file. Shared across threads.
+pub struct RhaiRuntime {
+    info: PackInfo,
+    engine: Engine,
+    files: Vec<RuleFile>,
+}
+
+struct RuleFile {
+    name: String,
+    ast: AST,
+    /// Where `fn decide` is, for errors about what it returned.
+    decide_line: u32,
+}
+
+/// The locked-down engine: the raw engine, only the packages rules need, every limit set,
+/// `eval` disabled, strict variables, and the rule vocabulary.
+pub fn engine() -> Engine {
+    let mut engine = Engine::new_raw();
+    engine.register_global_module(ArithmeticPackage::new().as_shared_module());
+    engine.register_global_module(LogicPackage::new().as_shared_module());
+    engine.register_global_module(BasicStringPackage::new().as_shared_module());
+    engine.register_global_module(MoreStringPackage::new().as_shared_module());
+    engine.register_global_module(BasicArrayPackage::new().as_shared_module());
+    engine.register_global_module(BasicMapPackage::new().as_shared_module());
+    engine.register_global_module(BasicIteratorPackage::new().as_shared_module());
+    engine
+        .set_max_operations(MAX_OPERATIONS)
+        .set_max_call_levels(MAX_CALL_LEVELS)
+        .set_max_expr_depths(MAX_EXPR_DEPTH, MAX_FUNCTION_EXPR_DEPTH)
+        .set_max_string_size(MAX_STRING_SIZE)
+        .set_max_array_size(MAX_ARRAY_SIZE)
+        .set_max_map_size(MAX_MAP_SIZE)
+        .set_max_variables(MAX_VARIABLES)
+        .set_max_functions(MAX_FUNCTIONS)
+        .set_strict_variables(true);
+    engine.disable_symbol("eval");
+    types::register(&mut engine);
+    effects::register(&mut engine);
+    engine
+}
+
+impl RhaiRuntime {
+    /// Compiles every rule file with the engine that will run it. Returns every file's error,
+    /// not just the first.
+    pub fn compile(info: PackInfo, sources: &[RuleSource]) -> Result<RhaiRuntime, Vec<PackError>> {
+        let engine = engine();
+        let mut files = Vec::with_capacity(sources.len());
+        let mut errors = Vec::new();
+        if sources.is_empty() {
+            errors.push(PackError::new(
+                info.dir.join("pack.toml"),
+                "the pack has no rule files (rules/*.rhai)",
+            ));
+        }
+        for source in sources {
+            match compile_file(&engine, source) {
+                Ok(file) => files.push(file),
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(RhaiRuntime {
+                info,
+                engine,
+                files,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Decides one booking: every file's `decide`, concatenated.
+    fn decide_one(
+        &self,
+        scope: &mut Scope<'_>,
+        d: &Decision<'_>,
+        room: &RoomView,
+        ctx: &CtxView,
+    ) -> Result<Vec<RuledEffect>, RuleError> {
+        let booking = BookingView::new(d.booking, d.ctx.time_zone);
+        let mut out = Vec::new();
+        for file in &self.files {
+            let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
+            let value = self
+                .engine
+                .call_fn_with_options::<Dynamic>(
+                    options,
+                    scope,
+                    &file.ast,
+                    ENTRY,
+                    (booking.clone(), room.clone(), ctx.clone()),
+                )
+                .map_err(|e| self.runtime_error(d, file, &e))?;
+            self.collect(value, file, &mut out, 0)
+                .map_err(|message| RuleError {
+                    pack: self.info.name.clone(),
+                    booking: d.booking.id.clone(),
+                    kind: RuleErrorKind::BadOutput,
+                    message,
+                    location: Some(RuleLocation {
+                        file: file.name.clone(),
+                        line: file.decide_line,
+                        column: 0,
+                    }),
+                })?;
+        }
+        Ok(out)
+    }
+
+    /// Turns what `decide` returned into effects, or says why it cannot.
+    fn collect(
+        &self,
+        value: Dynamic,
+        file: &RuleFile,
+        out: &mut Vec<RuledEffect>,
+        depth: usize,
+    ) -> Result<(), String> {
+        if value.is_unit() && depth == 0 {
+            return Ok(());
+        }
+        if value.is_array() {
+            if depth > 4 {
+                return Err("decide returned arrays nested too deep".into());
+            }
+            for item in value.cast::<rhai::Array>() {
+                self.collect(item, file, out, depth + 1)?;
+            }
+            return Ok(());
+        }
+        let type_name = self.engine.map_type_name(value.type_name()).to_owned();
+        match value.try_cast::<ScriptEffect>() {
+            Some(e) => {
+                out.push(RuledEffect {
+                    effect: e.effect,
+                    rule: RuleLocation {
+                        file: file.name.clone(),
+                        line: e.line,
+                        column: e.column,
+                    },
+                });
+                Ok(())
+            }
+            None if depth == 0 => Err(format!(
+                "decide returned {type_name}; it must return an array of effects \
+                 (built with unlock, door_mode, disarm, switch_on, grant, deny, day_type, \
+                 shared_exception)"
+            )),
+            None => Err(format!(
+                "decide returned an array holding {type_name}; only effects (built with unlock, \
+                 door_mode, disarm, switch_on, grant, deny, day_type, shared_exception) may be in it"
+            )),
+        }
+    }
+
+    fn runtime_error(&self, d: &Decision<'_>, file: &RuleFile, err: &EvalAltResult) -> RuleError {
+        let inner = err.unwrap_inner();
+        let (kind, message) = match inner {
+            EvalAltResult::ErrorTooManyOperations(..) => (
+                RuleErrorKind::Limit,
+                format!(
+                    "{} ran past the operation limit ({MAX_OPERATIONS}); an endless loop?",
+                    file.name
+                ),
+            ),
+            EvalAltResult::ErrorStackOverflow(..) => (
+                RuleErrorKind::Limit,
+                format!(
+                    "{} called functions deeper than the limit ({MAX_CALL_LEVELS}); endless recursion?",
+                    file.name
+                ),
+            ),
+            EvalAltResult::ErrorDataTooLarge(what, ..) => (
+                RuleErrorKind::Limit,
+                format!(
+                    "{}: {what} grew past its limit (strings {MAX_STRING_SIZE}, arrays {MAX_ARRAY_SIZE}, maps {MAX_MAP_SIZE})",
+                    file.name
+                ),
+            ),
+            EvalAltResult::ErrorTooManyVariables(..) | EvalAltResult::ErrorTooManyModules(..) => {
+                (RuleErrorKind::Limit, without_position(inner))
+            }
+            EvalAltResult::ErrorRuntime(value, ..) => {
+                match value.clone().try_cast::<effects::BadEffect>() {
+                    Some(bad) => (RuleErrorKind::BadOutput, bad.0),
+                    None => (RuleErrorKind::Runtime, format!("the rule threw: {value}")),
+                }
+            }
+            _ => (RuleErrorKind::Runtime, without_position(inner)),
+        };
+        let pos = if inner.position().is_none() {
+            err.position()
+        } else {
+            inner.position()
+        };
+        RuleError {
+            pack: self.info.name.clone(),
+            booking: d.booking.id.clone(),
+            kind,
+            message,
+            location: Some(RuleLocation {
+                file: file.name.clone(),
+                line: pos.line().map_or(file.decide_line, |l| l as u32),
+                column: pos.position().unwrap_or(0) as u32,
+            }),
+        }
+    }
+}
+
+/// Rhai's message without its trailing `(line 3, position 5)`: the location is reported apart.
+fn without_position(e: &EvalAltResult) -> String {
+    let text = e.to_string();
+    match text.rfind(" (line ") {
+        Some(i) if text.ends_with(')') => text[..i].to_owned(),
+        _ => text,
+    }
+}
+
+fn compile_file(engine: &Engine, source: &RuleSource) -> Result<RuleFile, PackError> {
+    let mut ast = engine.compile(&source.text).map_err(|e| {
+        let pos = e.position();
+        let message = e.0.to_string();
+        match (pos.line(), pos.position()) {
+            (Some(line), column) => pointed(
+                &source.path,
+                &source.text,
+                line as u32,
+                column.unwrap_or(1) as u32,
+                message,
+            ),
+            _ => PackError::new(&source.path, message),
+        }
+    })?;
+    ast.set_source(source.name.as_str());
+    let has_entry = ast
+        .iter_functions()
+        .any(|f| f.name == ENTRY && f.params.len() == 3);
+    if !has_entry {
+        return Err(PackError::new(
+            &source.path,
+            format!("defines no {ENTRY}(booking, room, ctx); every rule file must"),
+        ));
+    }
+    let decide_line = source
+        .text
+        .lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.starts_with("fn decide") || l.starts_with("private fn decide")
+        })
+        .map_or(1, |i| i as u32 + 1);
+    Ok(RuleFile {
+        name: source.name.clone(),
+        ast,
+        decide_line,
+    })
+}
+
+/// A compile error with a pointer under the offending token (Rhai gives a position, not a
+/// span: widen it to the token that starts there).
+fn pointed(
+    path: &std::path::Path,
+    text: &str,
+    line: u32,
+    column: u32,
+    message: String,
+) -> PackError {
+    let mut e = PackError::at(path, text, line, column, message);
+    if let Some(src_line) = text.lines().nth(line.saturating_sub(1) as usize) {
+        let rest: String = src_line
+            .chars()
+            .skip(column.saturating_sub(1) as usize)
+            .collect();
+        let width = token_width(&rest);
+        if width > 1
+            && let Some(snippet) = e.snippet.as_mut()
+        {
+            snippet.push_str(&"^".repeat(width - 1));
+        }
+    }
+    e
+}
+
+fn token_width(rest: &str) -> usize {
+    let mut chars = rest.chars();
+    match chars.next() {
+        None => 1,
+        Some(c) if c.is_alphanumeric() || c == '_' => {
+            1 + chars
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .count()
+        }
+        Some('"') => {
+            let body = chars.take_while(|c| *c != '"').count();
+            (body + 2).min(rest.chars().count())
+        }
+        Some(_) => 1,
+    }
+}
+
+impl RuleRuntime for RhaiRuntime {
+    fn pack(&self) -> &PackInfo {
+        &self.info
+    }
+
+    fn decide(&self, batch: &[Decision<'_>]) -> Vec<Result<Vec<RuledEffect>, RuleError>> {
+        let mut scope = Scope::new();
+        // Rooms and settings repeat across a batch: build each view once.
+        let mut rooms: HashMap<*const Room, RoomView> = HashMap::new();
+        let mut settings: Option<(&BTreeMap<String, toml::Value>, Arc<Map>)> = None;
+        batch
+            .iter()
+            .map(|d| {
+                let room = rooms
+                    .entry(std::ptr::from_ref(d.room))
+                    .or_insert_with(|| RoomView(Arc::new(d.room.clone())))
+                    .clone();
+                let map = match &settings {
+                    Some((known, map)) if *known == &d.ctx.settings => map.clone(),
+                    _ => {
+                        let map = Arc::new(types::settings_map(&d.ctx.settings));
+                        settings = Some((&d.ctx.settings, map.clone()));
+                        map
+                    }
+                };
+                let ctx = CtxView::new(d.ctx, map);
+                self.decide_one(&mut scope, d, &room, &ctx)
+            })
+            .collect()
+    }
+}

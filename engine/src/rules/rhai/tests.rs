@@ -1,0 +1,289 @@
+//! Unit tests of the Rhai runtime: the vocabulary, positions, limits and failing closed.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use super::*;
+use crate::model::{Booking, DoorLevel, Effect, Window};
+use crate::rules::{Ctx, RuntimeKind};
+use crate::site::SiteConfig;
+
+const SITE: &str = r#"
+[site]
+name = "Test Skole"
+[[site.holiday_periods]]
+name = "Juleferie"
+from = 2026-12-21
+to = 2027-01-03
+[rooms."halls:7"]
+name = "Hal 1"
+doors = ["D-HAL", "D-HAL-2"]
+alarm_zone = "Z-HAL"
+outputs = { lights = "K-LYS", ventilation = "K-VENT" }
+person_groups = ["Hal-brugere"]
+shared_exceptions = [12, 13]
+tags = ["hall"]
+"#;
+
+fn site() -> SiteConfig {
+    SiteConfig::parse(SITE, std::path::Path::new("site.toml"), PathBuf::new()).unwrap()
+}
+
+fn booking(start: &str, end: &str) -> Booking {
+    serde_json::from_value(serde_json::json!({
+        "id": "W-1", "source": "halls", "resource": "7", "title": "Håndbold",
+        "start": start, "end": end, "tags": ["club"],
+        "responsible": {"name": "Mette Hansen", "member_no": "1042", "pin": "4711"}
+    }))
+    .unwrap()
+}
+
+fn runtime(script: &str) -> RhaiRuntime {
+    try_runtime(script).unwrap_or_else(|e| panic!("{}", e[0]))
+}
+
+fn try_runtime(script: &str) -> Result<RhaiRuntime, Vec<PackError>> {
+    let info = PackInfo {
+        name: "test".into(),
+        version: "0.1.0".into(),
+        runtime: RuntimeKind::Rhai,
+        dir: PathBuf::from("test"),
+        settings: BTreeMap::new(),
+    };
+    RhaiRuntime::compile(
+        info,
+        &[RuleSource {
+            name: "rules/test.rhai".into(),
+            path: PathBuf::from("test/rules/test.rhai"),
+            text: script.into(),
+        }],
+    )
+}
+
+fn decide(rt: &RhaiRuntime, b: &Booking) -> Result<Vec<RuledEffect>, RuleError> {
+    decide_with(rt, b, BTreeMap::new())
+}
+
+fn decide_with(
+    rt: &RhaiRuntime,
+    b: &Booking,
+    settings: BTreeMap<String, toml::Value>,
+) -> Result<Vec<RuledEffect>, RuleError> {
+    let site = site();
+    let room = &site.rooms["halls:7"];
+    let ctx = Ctx::for_booking(b, &site, settings);
+    let mut out = rt.decide(&[Decision {
+        booking: b,
+        room,
+        ctx: &ctx,
+    }]);
+    out.remove(0)
+}
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+#[test]
+fn unlock_with_margins_records_the_call_line() {
+    let rt = runtime(
+        "fn decide(booking, room, ctx) {\n\
+         \x20   let out = [];\n\
+         \x20   for door in room.doors {\n\
+         \x20       out.push(unlock(door, booking.start - minutes(15), booking.end + minutes(15)));\n\
+         \x20   }\n\
+         \x20   out\n\
+         }\n",
+    );
+    let b = booking("2026-11-23T16:00:00+01:00", "2026-11-23T18:00:00+01:00");
+    let effects = decide(&rt, &b).unwrap();
+    assert_eq!(effects.len(), 2);
+    assert_eq!(
+        effects[0].effect,
+        Effect::DoorMode {
+            door: "D-HAL".into(),
+            level: DoorLevel::Unlocked,
+            window: Window::new(t("2026-11-23T14:45:00Z"), t("2026-11-23T17:15:00Z")).unwrap(),
+        }
+    );
+    assert_eq!(effects[0].rule.file, "rules/test.rhai");
+    assert_eq!(effects[0].rule.line, 4);
+    assert_eq!(effects[0].rule.column, 18);
+}
+
+#[test]
+fn local_time_getters_and_at_local() {
+    let rt = runtime(
+        r#"fn decide(booking, room, ctx) {
+            let s = ctx.local_start;
+            if s.hour != 16 || s.minute != 30 || s.weekday != 1 { throw `bad local ${s.hour}:${s.minute} ${s.weekday}`; }
+            if ctx.date != date("2026-11-23") { throw "bad date"; }
+            if ctx.is_holiday { throw "not a holiday"; }
+            let school_end = ctx.at_local(ctx.date, "15:00");
+            if school_end.utc != "2026-11-23T14:00:00Z" { throw school_end.utc; }
+            [door_mode("D-HAL", "card+pin", max(school_end, booking.start), booking.end)]
+        }"#,
+    );
+    let b = booking("2026-11-23T16:30:00+01:00", "2026-11-23T18:00:00+01:00");
+    let effects = decide(&rt, &b).unwrap();
+    assert!(matches!(
+        &effects[0].effect,
+        Effect::DoorMode { level: DoorLevel::CardPin, window, .. } if window.from == t("2026-11-23T15:30:00Z")
+    ));
+}
+
+#[test]
+fn booking_room_and_settings_are_readable_but_the_pin_is_not() {
+    let rt = runtime(
+        r#"fn decide(booking, room, ctx) {
+            let p = booking.responsible;
+            if p.name != "Mette Hansen" || p.key != "member:1042" || !p.has_pin { throw "person"; }
+            if !booking.has_tag("CLUB") || booking.status != "confirmed" { throw "tags"; }
+            if room.outputs.lights != "K-LYS" || room.alarm_zone != "Z-HAL" { throw "room"; }
+            if room.shared_exceptions != [12, 13] { throw "se"; }
+            if ctx.settings.margin != 30 { throw "settings"; }
+            [grant(p, room.person_groups, booking.start, booking.end),
+             shared_exception(room.shared_exceptions[0], booking.start, booking.end)]
+        }"#,
+    );
+    let b = booking("2026-11-23T16:00:00+01:00", "2026-11-23T18:00:00+01:00");
+    let settings = BTreeMap::from([("margin".to_owned(), toml::Value::Integer(30))]);
+    let effects = decide_with(&rt, &b, settings).unwrap();
+    assert_eq!(effects.len(), 2);
+    let pin_probe = runtime(r#"fn decide(booking, room, ctx) { [] + booking.responsible.pin }"#);
+    let e = decide(&pin_probe, &b).unwrap_err();
+    assert!(!e.to_string().contains("4711"), "{e}");
+}
+
+#[test]
+fn an_endless_loop_stops_at_the_operation_limit_and_names_the_rule() {
+    let rt = runtime("fn decide(booking, room, ctx) {\n    loop { }\n}\n");
+    let b = booking("2026-11-23T16:00:00+01:00", "2026-11-23T18:00:00+01:00");
+    let started = std::time::Instant::now();
+    let e = decide(&rt, &b).unwrap_err();
+    assert_eq!(e.kind, RuleErrorKind::Limit);
+    assert_eq!(e.pack, "test");
+    let loc = e.location.clone().unwrap();
+    // Rhai does not say where the operations ran out; the error points at `fn decide`.
+    assert_eq!((loc.file.as_str(), loc.line), ("rules/test.rhai", 1));
+    assert!(e.to_string().contains("operation limit"), "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn a_failing_booking_does_not_stop_the_batch() {
+    let rt = runtime(
+        r#"fn decide(booking, room, ctx) {
+            if booking.title == "bad" { throw "no"; }
+            [unlock("D-HAL", booking.start, booking.end)]
+        }"#,
+    );
+    let site = site();
+    let room = &site.rooms["halls:7"];
+    let good = booking("2026-11-23T16:00:00+01:00", "2026-11-23T18:00:00+01:00");
+    let mut bad = good.clone();
+    bad.title = "bad".into();
+    let (cg, cb) = (
+        Ctx::for_booking(&good, &site, BTreeMap::new()),
+        Ctx::for_booking(&bad, &site, BTreeMap::new()),
+    );
+    let out = rt.decide(&[
+        Decision {
+            booking: &bad,
+            room,
+            ctx: &cb,
+        },
+        Decision {
+            booking: &good,
+            room,
+            ctx: &cg,
+        },
+    ]);
+    let e = out[0].clone().unwrap_err();
+    assert_eq!(e.kind, RuleErrorKind::Runtime);
+    assert_eq!(e.location.unwrap().line, 2);
+    assert_eq!(out[1].as_ref().unwrap().len(), 1);
+}
+
+#[test]
+fn bad_outputs_are_errors_with_a_line() {
+    let b = booking("2026-11-23T16:00:00+01:00", "2026-11-23T18:00:00+01:00");
+    let rt = runtime("fn decide(booking, room, ctx) {\n  [\"open\"]\n}");
+    let e = decide(&rt, &b).unwrap_err();
+    assert_eq!(e.kind, RuleErrorKind::BadOutput);
+    assert!(e.message.contains("string"), "{}", e.message);
+    assert_eq!(e.location.unwrap().line, 1);
+
+    let rt = runtime(
+        "fn decide(booking, room, ctx) {\n  [unlock(\"D\", booking.end, booking.start)]\n}",
+    );
+    let e = decide(&rt, &b).unwrap_err();
+    assert_eq!(e.kind, RuleErrorKind::BadOutput);
+    assert_eq!(e.location.unwrap().line, 2);
+
+    let rt = runtime(
+        "fn decide(booking, room, ctx) {\n  [door_mode(\"D\", \"ajar\", booking.start, booking.end)]\n}",
+    );
+    assert!(decide(&rt, &b).unwrap_err().message.contains("ajar"));
+}
+
+#[test]
+fn compile_errors_point_at_the_text_and_strict_variables_hold() {
+    let e = try_runtime(
+        "fn decide(booking, room, ctx) {\n    [unlock(dor, booking.start, booking.end)]\n}\n",
+    )
+    .err()
+    .unwrap();
+    let e = &e[0];
+    assert_eq!((e.line, e.column), (Some(2), Some(13)));
+    assert!(e.message.contains("dor"), "{}", e.message);
+    let text = e.to_string();
+    assert!(
+        text.contains("   2 |     [unlock(dor, booking.start"),
+        "{text}"
+    );
+    assert!(text.contains("^^^"), "{text}");
+
+    let e = try_runtime("fn decide(b, r, c) { eval(\"1\") }")
+        .err()
+        .unwrap();
+    assert!(e[0].line.is_some());
+    let e = try_runtime("fn helper() { [] }").err().unwrap();
+    assert!(e[0].message.contains("decide"));
+}
+
+#[test]
+fn instants_are_correct_across_the_dst_change() {
+    // 2026-10-25: the clocks go from 03:00 CEST back to 02:00 CET; the night is 25 hours.
+    let rt = runtime(
+        r#"fn decide(booking, room, ctx) {
+            let d = booking.end - booking.start;
+            if d != hours(9) { throw `length ${d}`; }
+            let six = ctx.at_local(booking.end.date, "06:00");
+            if six.utc != "2026-10-25T05:00:00Z" { throw six.utc; }
+            let gap = ctx.at_local("2027-03-28", "02:30");
+            if gap.utc != "2027-03-28T01:00:00Z" { throw gap.utc; }
+            [switch_on("K-LYS", booking.start, six)]
+        }"#,
+    );
+    let b = booking("2026-10-24T22:00:00+02:00", "2026-10-25T06:00:00+01:00");
+    decide(&rt, &b).unwrap();
+}
+
+#[test]
+fn day_types_and_denies() {
+    let rt = runtime(
+        r#"fn decide(booking, room, ctx) {
+            [day_type(ctx.date, ctx.date + days(1), "open_house"),
+             deny("Klub B", room.doors, booking.start, booking.end)]
+        }"#,
+    );
+    let b = booking("2026-11-28T10:00:00+01:00", "2026-11-28T14:00:00+01:00");
+    let effects = decide(&rt, &b).unwrap();
+    assert!(
+        matches!(&effects[0].effect, Effect::DayType { from, to, .. } if (to.signed_duration_since(*from)).num_days() == 1)
+    );
+    assert!(matches!(&effects[1].effect, Effect::Deny { doors, .. } if doors.len() == 2));
+}

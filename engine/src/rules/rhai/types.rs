@@ -1,0 +1,475 @@
+//! The values a Rhai rule sees: instants, durations and dates, and read-only views of the
+//! booking, the room and the context. Registered with getters only; no setters.
+//!
+//! Every instant knows the site's zone, so `.hour`, `.minute`, `.weekday` and `.date` are local
+//! time, while `+`, `-` and comparisons work on the true instant (correct across DST changes).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+use rhai::{Array, Dynamic, EvalAltResult, INT, ImmutableString, Map, Position};
+
+use crate::model::{Booking, Person};
+use crate::rules::Ctx;
+use crate::site::Room;
+
+/// An instant, in UTC, with the site's zone for its local getters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Instant {
+    pub utc: DateTime<Utc>,
+    pub tz: Tz,
+}
+
+impl Instant {
+    fn local(&self) -> DateTime<Tz> {
+        self.utc.with_timezone(&self.tz)
+    }
+
+    /// The first instant at a local date and time: in a DST gap, the first instant after it;
+    /// where the clock repeats an hour, the earlier of the two.
+    pub fn at_local(tz: Tz, date: NaiveDate, time: NaiveTime) -> Instant {
+        let mut t = date.and_time(time);
+        loop {
+            if let Some(dt) = tz.from_local_datetime(&t).earliest() {
+                return Instant {
+                    utc: dt.with_timezone(&Utc),
+                    tz,
+                };
+            }
+            // Only a DST gap has no instant; gaps are at most an hour, in whole minutes.
+            t += Duration::minutes(1);
+        }
+    }
+}
+
+impl std::fmt::Display for Instant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.local().format("%Y-%m-%d %H:%M %:z"))
+    }
+}
+
+/// A length of time: `minutes(15)`, `hours(2)`, `days(1)`, or the difference of two instants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Span(pub Duration);
+
+impl std::fmt::Display for Span {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let minutes = self.0.num_minutes();
+        if minutes % 60 == 0 {
+            write!(f, "{}h", minutes / 60)
+        } else {
+            write!(f, "{minutes}min")
+        }
+    }
+}
+
+/// A local date (`ctx.local_start.date`, `date("2026-12-24")`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Date(pub NaiveDate);
+
+/// The booking as a rule sees it: no PIN, no card.
+#[derive(Debug, Clone)]
+pub struct BookingView(pub Arc<BookingData>);
+
+#[derive(Debug)]
+pub struct BookingData {
+    pub booking: Booking,
+    pub tz: Tz,
+}
+
+impl BookingView {
+    pub fn new(booking: &Booking, tz: Tz) -> BookingView {
+        let mut booking = booking.clone();
+        if let Some(p) = booking.responsible.as_mut() {
+            // Rules never see credentials; only whether there are any.
+            p.pin = p.pin.take().map(|_| crate::model::Secret::new(""));
+            p.card = p.card.take().map(|_| crate::model::Secret::new(""));
+        }
+        BookingView(Arc::new(BookingData { booking, tz }))
+    }
+}
+
+/// The booking's responsible person: name, contact, key; whether a PIN or card is known.
+#[derive(Debug, Clone)]
+pub struct PersonView(pub Arc<Person>);
+
+/// The room's configuration.
+#[derive(Debug, Clone)]
+pub struct RoomView(pub Arc<Room>);
+
+/// The context: local times, holidays, the pack's settings.
+#[derive(Debug, Clone)]
+pub struct CtxView(pub Arc<CtxData>);
+
+#[derive(Debug)]
+pub struct CtxData {
+    pub ctx: Ctx,
+    pub settings: Arc<Map>,
+}
+
+impl CtxView {
+    pub fn new(ctx: &Ctx, settings: Arc<Map>) -> CtxView {
+        CtxView(Arc::new(CtxData {
+            ctx: ctx.clone(),
+            settings,
+        }))
+    }
+
+    fn instant(&self, local: chrono::NaiveDateTime) -> Instant {
+        Instant::at_local(self.0.ctx.time_zone, local.date(), local.time())
+    }
+}
+
+/// A pack's settings as a Rhai object map. Floats (the scripts have none) become strings.
+pub fn settings_map(settings: &std::collections::BTreeMap<String, toml::Value>) -> Map {
+    settings
+        .iter()
+        .map(|(k, v)| (k.as_str().into(), toml_to_dynamic(v)))
+        .collect()
+}
+
+fn toml_to_dynamic(v: &toml::Value) -> Dynamic {
+    match v {
+        toml::Value::String(s) => Dynamic::from(ImmutableString::from(s.as_str())),
+        toml::Value::Integer(i) => Dynamic::from_int(*i),
+        toml::Value::Boolean(b) => Dynamic::from_bool(*b),
+        toml::Value::Float(f) => Dynamic::from(ImmutableString::from(f.to_string())),
+        toml::Value::Datetime(d) => Dynamic::from(ImmutableString::from(d.to_string())),
+        toml::Value::Array(a) => Dynamic::from_array(a.iter().map(toml_to_dynamic).collect()),
+        toml::Value::Table(t) => Dynamic::from_map(
+            t.iter()
+                .map(|(k, v)| (k.as_str().into(), toml_to_dynamic(v)))
+                .collect(),
+        ),
+    }
+}
+
+fn text(s: &str) -> Dynamic {
+    Dynamic::from(ImmutableString::from(s))
+}
+
+fn optional_text(s: Option<&str>) -> Dynamic {
+    s.map_or(Dynamic::UNIT, text)
+}
+
+fn texts<'a>(items: impl IntoIterator<Item = &'a str>) -> Array {
+    items.into_iter().map(text).collect()
+}
+
+/// A script error at `pos` with a message for people.
+pub fn script_error(message: impl Into<String>, pos: Position) -> Box<EvalAltResult> {
+    Box::new(EvalAltResult::ErrorRuntime(
+        Dynamic::from(ImmutableString::from(message.into())),
+        pos,
+    ))
+}
+
+/// Parses `"07:45"` (or `"07:45:30"`).
+pub fn parse_time(s: &str) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(s.trim(), "%H:%M")
+        .or_else(|_| NaiveTime::parse_from_str(s.trim(), "%H:%M:%S"))
+        .ok()
+}
+
+/// Parses `"2026-12-24"`.
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
+}
+
+/// Registers the types, their getters and operators.
+pub fn register(engine: &mut rhai::Engine) {
+    register_time(engine);
+    register_booking(engine);
+    register_room(engine);
+    register_ctx(engine);
+}
+
+fn register_time(engine: &mut rhai::Engine) {
+    use rhai::NativeCallContext;
+
+    engine
+        .register_type_with_name::<Instant>("Instant")
+        .register_get("hour", |t: &mut Instant| INT::from(t.local().hour()))
+        .register_get("minute", |t: &mut Instant| INT::from(t.local().minute()))
+        .register_get("weekday", |t: &mut Instant| {
+            INT::from(t.local().weekday().number_from_monday())
+        })
+        .register_get("date", |t: &mut Instant| Date(t.local().date_naive()))
+        .register_get("time", |t: &mut Instant| {
+            ImmutableString::from(t.local().format("%H:%M").to_string())
+        })
+        .register_get("utc", |t: &mut Instant| {
+            ImmutableString::from(
+                t.utc
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                    .to_string(),
+            )
+        })
+        .register_fn("+", |t: Instant, d: Span| Instant {
+            utc: t.utc + d.0,
+            tz: t.tz,
+        })
+        .register_fn("-", |t: Instant, d: Span| Instant {
+            utc: t.utc - d.0,
+            tz: t.tz,
+        })
+        .register_fn("-", |a: Instant, b: Instant| Span(a.utc - b.utc))
+        .register_fn("==", |a: Instant, b: Instant| a.utc == b.utc)
+        .register_fn("!=", |a: Instant, b: Instant| a.utc != b.utc)
+        .register_fn("<", |a: Instant, b: Instant| a.utc < b.utc)
+        .register_fn("<=", |a: Instant, b: Instant| a.utc <= b.utc)
+        .register_fn(">", |a: Instant, b: Instant| a.utc > b.utc)
+        .register_fn(">=", |a: Instant, b: Instant| a.utc >= b.utc)
+        .register_fn(
+            "min",
+            |a: Instant, b: Instant| if b.utc < a.utc { b } else { a },
+        )
+        .register_fn(
+            "max",
+            |a: Instant, b: Instant| if b.utc > a.utc { b } else { a },
+        )
+        .register_fn("to_string", |t: &mut Instant| t.to_string())
+        .register_fn("to_debug", |t: &mut Instant| t.to_string());
+
+    engine
+        .register_type_with_name::<Span>("Duration")
+        .register_fn("minutes", |n: INT| Span(Duration::minutes(n)))
+        .register_fn("hours", |n: INT| Span(Duration::hours(n)))
+        .register_fn("days", |n: INT| Span(Duration::days(n)))
+        .register_get("minutes", |d: &mut Span| d.0.num_minutes())
+        .register_get("hours", |d: &mut Span| d.0.num_hours())
+        .register_fn("+", |a: Span, b: Span| Span(a.0 + b.0))
+        .register_fn("-", |a: Span, b: Span| Span(a.0 - b.0))
+        .register_fn("-", |a: Span| Span(-a.0))
+        .register_fn("*", |a: Span, n: INT| Span(a.0 * n as i32))
+        .register_fn("*", |n: INT, a: Span| Span(a.0 * n as i32))
+        .register_fn("==", |a: Span, b: Span| a == b)
+        .register_fn("!=", |a: Span, b: Span| a != b)
+        .register_fn("<", |a: Span, b: Span| a < b)
+        .register_fn("<=", |a: Span, b: Span| a <= b)
+        .register_fn(">", |a: Span, b: Span| a > b)
+        .register_fn(">=", |a: Span, b: Span| a >= b)
+        .register_fn("to_string", |d: &mut Span| d.to_string())
+        .register_fn("to_debug", |d: &mut Span| d.to_string());
+
+    engine
+        .register_type_with_name::<Date>("Date")
+        .register_fn(
+            "date",
+            |ctx: NativeCallContext, s: ImmutableString| -> Result<Date, Box<EvalAltResult>> {
+                parse_date(&s).map(Date).ok_or_else(|| {
+                    script_error(
+                        format!("date({s:?}): expected a date like \"2026-12-24\""),
+                        ctx.call_position(),
+                    )
+                })
+            },
+        )
+        .register_get("year", |d: &mut Date| INT::from(d.0.year()))
+        .register_get("month", |d: &mut Date| INT::from(d.0.month()))
+        .register_get("day", |d: &mut Date| INT::from(d.0.day()))
+        .register_get("weekday", |d: &mut Date| {
+            INT::from(d.0.weekday().number_from_monday())
+        })
+        .register_fn("+", |d: Date, s: Span| {
+            Date(d.0 + Duration::days(s.0.num_days()))
+        })
+        .register_fn("-", |d: Date, s: Span| {
+            Date(d.0 - Duration::days(s.0.num_days()))
+        })
+        .register_fn("==", |a: Date, b: Date| a == b)
+        .register_fn("!=", |a: Date, b: Date| a != b)
+        .register_fn("<", |a: Date, b: Date| a < b)
+        .register_fn("<=", |a: Date, b: Date| a <= b)
+        .register_fn(">", |a: Date, b: Date| a > b)
+        .register_fn(">=", |a: Date, b: Date| a >= b)
+        .register_fn("to_string", |d: &mut Date| d.0.to_string())
+        .register_fn("to_debug", |d: &mut Date| d.0.to_string());
+}
+
+fn register_booking(engine: &mut rhai::Engine) {
+    fn b(v: &BookingView) -> &Booking {
+        &v.0.booking
+    }
+    engine
+        .register_type_with_name::<BookingView>("Booking")
+        .register_get("id", |v: &mut BookingView| text(b(v).id.as_str()))
+        .register_get("source", |v: &mut BookingView| text(b(v).source.as_str()))
+        .register_get("resource", |v: &mut BookingView| {
+            text(b(v).resource.as_str())
+        })
+        .register_get("resource_name", |v: &mut BookingView| {
+            optional_text(b(v).resource_name.as_deref())
+        })
+        .register_get("location", |v: &mut BookingView| {
+            optional_text(b(v).location.as_deref())
+        })
+        .register_get("title", |v: &mut BookingView| text(&b(v).title))
+        .register_get("start", |v: &mut BookingView| Instant {
+            utc: b(v).start,
+            tz: v.0.tz,
+        })
+        .register_get("end", |v: &mut BookingView| Instant {
+            utc: b(v).end,
+            tz: v.0.tz,
+        })
+        .register_get("duration", |v: &mut BookingView| {
+            Span(b(v).end - b(v).start)
+        })
+        .register_get("setup", |v: &mut BookingView| {
+            Span(Duration::minutes(i64::from(b(v).setup_minutes)))
+        })
+        .register_get("teardown", |v: &mut BookingView| {
+            Span(Duration::minutes(i64::from(b(v).teardown_minutes)))
+        })
+        .register_get("status", |v: &mut BookingView| text(b(v).status.as_str()))
+        .register_get("is_cancelled", |v: &mut BookingView| b(v).is_cancelled())
+        .register_get("tags", |v: &mut BookingView| {
+            texts(b(v).tags.iter().map(String::as_str))
+        })
+        .register_fn("has_tag", |v: &mut BookingView, tag: ImmutableString| {
+            b(v).has_tag(&tag)
+        })
+        .register_get("attendees", |v: &mut BookingView| {
+            texts(b(v).attendees.iter().map(String::as_str))
+        })
+        .register_get("attrs", |v: &mut BookingView| {
+            b(v).attrs
+                .iter()
+                .map(|(k, s)| (k.as_str().into(), text(s)))
+                .collect::<Map>()
+        })
+        .register_get("responsible", |v: &mut BookingView| {
+            b(v).responsible.as_ref().map_or(Dynamic::UNIT, |p| {
+                Dynamic::from(PersonView(Arc::new(p.clone())))
+            })
+        })
+        .register_fn("to_string", |v: &mut BookingView| {
+            format!("booking {}:{}", b(v).source, b(v).id)
+        })
+        .register_fn("to_debug", |v: &mut BookingView| {
+            format!("booking {}:{}", b(v).source, b(v).id)
+        });
+
+    engine
+        .register_type_with_name::<PersonView>("Person")
+        .register_get("name", |p: &mut PersonView| text(&p.0.name))
+        .register_get("email", |p: &mut PersonView| {
+            optional_text(p.0.email.as_deref())
+        })
+        .register_get("phone", |p: &mut PersonView| {
+            optional_text(p.0.phone.as_deref())
+        })
+        .register_get("member_no", |p: &mut PersonView| {
+            optional_text(p.0.member_no.as_deref())
+        })
+        .register_get("key", |p: &mut PersonView| {
+            p.0.key().map_or(Dynamic::UNIT, |k| text(&k.0))
+        })
+        .register_get("has_pin", |p: &mut PersonView| p.0.pin.is_some())
+        .register_get("has_card", |p: &mut PersonView| p.0.card.is_some())
+        .register_fn("to_string", |p: &mut PersonView| p.0.name.clone())
+        .register_fn("to_debug", |p: &mut PersonView| p.0.name.clone());
+}
+
+fn register_room(engine: &mut rhai::Engine) {
+    engine
+        .register_type_with_name::<RoomView>("Room")
+        .register_get("key", |r: &mut RoomView| text(&r.0.key))
+        .register_get("name", |r: &mut RoomView| text(&r.0.name))
+        .register_get("doors", |r: &mut RoomView| {
+            texts(r.0.doors.iter().map(|d| d.as_str()))
+        })
+        .register_get("alarm_zone", |r: &mut RoomView| {
+            optional_text(r.0.alarm_zone.as_ref().map(|z| z.as_str()))
+        })
+        .register_get("outputs", |r: &mut RoomView| {
+            r.0.outputs
+                .iter()
+                .map(|(k, o)| (k.as_str().into(), text(o.as_str())))
+                .collect::<Map>()
+        })
+        .register_fn("output", |r: &mut RoomView, role: ImmutableString| {
+            optional_text(r.0.outputs.get(role.as_str()).map(|o| o.as_str()))
+        })
+        .register_get("person_groups", |r: &mut RoomView| {
+            texts(r.0.person_groups.iter().map(|g| g.as_str()))
+        })
+        .register_get("shared_exceptions", |r: &mut RoomView| {
+            r.0.shared_exceptions
+                .iter()
+                .map(|&id| Dynamic::from_int(INT::from(id)))
+                .collect::<Array>()
+        })
+        .register_get("tags", |r: &mut RoomView| {
+            texts(r.0.tags.iter().map(String::as_str))
+        })
+        .register_fn("has_tag", |r: &mut RoomView, tag: ImmutableString| {
+            r.0.tags.iter().any(|t| t.eq_ignore_ascii_case(&tag))
+        })
+        .register_fn("to_string", |r: &mut RoomView| format!("room {}", r.0.key))
+        .register_fn("to_debug", |r: &mut RoomView| format!("room {}", r.0.key));
+}
+
+fn register_ctx(engine: &mut rhai::Engine) {
+    use rhai::NativeCallContext;
+
+    fn at_local(
+        call: &NativeCallContext,
+        c: &CtxView,
+        date: NaiveDate,
+        time: &str,
+    ) -> Result<Instant, Box<EvalAltResult>> {
+        let time = parse_time(time).ok_or_else(|| {
+            script_error(
+                format!("at_local: {time:?} is not a time like \"07:45\""),
+                call.call_position(),
+            )
+        })?;
+        Ok(Instant::at_local(c.0.ctx.time_zone, date, time))
+    }
+
+    engine
+        .register_type_with_name::<CtxView>("Ctx")
+        .register_get("time_zone", |c: &mut CtxView| {
+            text(c.0.ctx.time_zone.name())
+        })
+        .register_get("local_start", |c: &mut CtxView| {
+            c.instant(c.0.ctx.local_start)
+        })
+        .register_get("local_end", |c: &mut CtxView| c.instant(c.0.ctx.local_end))
+        .register_get("weekday", |c: &mut CtxView| INT::from(c.0.ctx.weekday()))
+        .register_get("date", |c: &mut CtxView| Date(c.0.ctx.local_start.date()))
+        .register_get("is_holiday", |c: &mut CtxView| c.0.ctx.is_holiday)
+        .register_get("public_holiday", |c: &mut CtxView| {
+            optional_text(c.0.ctx.public_holiday.as_deref())
+        })
+        .register_get("holiday_period", |c: &mut CtxView| {
+            optional_text(c.0.ctx.holiday_period.as_deref())
+        })
+        .register_get("settings", |c: &mut CtxView| (*c.0.settings).clone())
+        .register_fn(
+            "at_local",
+            |call: NativeCallContext, c: &mut CtxView, date: Date, time: ImmutableString| {
+                at_local(&call, c, date.0, &time)
+            },
+        )
+        .register_fn(
+            "at_local",
+            |call: NativeCallContext,
+             c: &mut CtxView,
+             date: ImmutableString,
+             time: ImmutableString| {
+                let d = parse_date(&date).ok_or_else(|| {
+                    script_error(
+                        format!("at_local: {date:?} is not a date like \"2026-12-24\""),
+                        call.call_position(),
+                    )
+                })?;
+                at_local(&call, c, d, &time)
+            },
+        )
+        .register_fn("to_string", |_: &mut CtxView| "ctx".to_string())
+        .register_fn("to_debug", |_: &mut CtxView| "ctx".to_string());
+}
