@@ -646,6 +646,51 @@ mod tests {
         assert_eq!(show_instant(w.to, tz), "2026-10-25 04:00");
     }
 
+    /// Every shipped Rhai pack passes its cases. `KLAR_ACCEPT=1` writes the snapshots, as
+    /// `klar rules test --accept` does.
+    #[test]
+    fn shipped_packs_pass_their_cases() {
+        let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules");
+        let accepting = std::env::var("KLAR_ACCEPT").is_ok_and(|v| v == "1");
+        let mut failures = Vec::new();
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&rules)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.join("pack.toml").is_file())
+            .collect();
+        dirs.sort();
+        for dir in dirs {
+            let manifest = PackManifest::read(&dir).unwrap();
+            if manifest.runtime != crate::rules::RuntimeKind::Rhai {
+                continue;
+            }
+            let options = crate::rules::pack::LoadOptions {
+                deterministic: true,
+            };
+            let runtime =
+                crate::rules::pack::load(&dir, &options).unwrap_or_else(|e| panic!("{e}"));
+            let report = if accepting {
+                accept(&dir, &runtime)
+            } else {
+                run_pack_cases(&dir, &runtime)
+            };
+            assert!(!report.cases.is_empty() || report.problem.is_some());
+            if let Some(p) = &report.problem {
+                failures.push(format!("{}: {p}", report.pack));
+            }
+            for case in report.cases.iter().filter(|c| !c.passed()) {
+                failures.push(format!(
+                    "{}/{}: {}\n{}",
+                    report.pack,
+                    case.name,
+                    case.problems.join("\n"),
+                    case.diff.clone().unwrap_or_default()
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    }
+
     #[test]
     fn the_diff_marks_changed_lines() {
         let d = line_diff("a\nb\nc\n", "a\nB\nc\n");
