@@ -1,1 +1,401 @@
 //! Hot reload of rule packs and site config: watch, debounce, compile, test, swap.
+//!
+//! The parts, each usable on its own:
+//! - [`RuleSet`]: the site config and its compiled packs, the unit that is swapped; held by a
+//!   [`RuleSetCell`] so readers always see one whole rule set, old or new, never a mix.
+//! - [`prepare`]: the pure-ish "validate" step (reads the changed files, compiles, runs the
+//!   pack's cases) that returns the next rule set or every error with its file, line and column.
+//!   It never touches the rule set in force: [`Reloader::reload`] swaps only on success.
+//! - [`Debouncer`]: collects changed paths until they have been quiet for a while; it is given
+//!   instants, it reads no clock.
+//! - [`watch`]: the notify watcher on the rule folders and the config file's folder (the folder,
+//!   since editors replace files on save), forwarding changed paths to a callback.
+
+mod debounce;
+pub mod watch;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use serde::Serialize;
+
+use crate::rules::cases::run_pack_cases;
+use crate::rules::pack::{LoadOptions, load_reporting};
+use crate::rules::{PackError, RuleRuntime};
+use crate::site::{ConfigError, SiteConfig};
+
+pub use debounce::Debouncer;
+
+/// The site config and every rule pack it names, compiled and tested: what the planner uses.
+pub struct RuleSet {
+    pub site: Arc<SiteConfig>,
+    pub packs: Vec<Arc<dyn RuleRuntime>>,
+    /// Counts swaps: 1 for the rule set loaded at start.
+    pub generation: u64,
+}
+
+impl std::fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleSet")
+            .field("site", &self.site.site.name)
+            .field(
+                "packs",
+                &self
+                    .packs
+                    .iter()
+                    .map(|p| format!("{} {}", p.pack().name, p.pack().version))
+                    .collect::<Vec<_>>(),
+            )
+            .field("generation", &self.generation)
+            .finish()
+    }
+}
+
+/// The rule set in force, swapped whole. Readers take an `Arc` and keep using it for as long
+/// as they need (a plan in progress finishes with the rules it started with).
+#[derive(Debug)]
+pub struct RuleSetCell {
+    current: RwLock<Arc<RuleSet>>,
+}
+
+impl RuleSetCell {
+    pub fn new(rules: RuleSet) -> Self {
+        RuleSetCell {
+            current: RwLock::new(Arc::new(rules)),
+        }
+    }
+
+    /// The rule set in force now.
+    pub fn current(&self) -> Arc<RuleSet> {
+        match self.current.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Puts `rules` in force, returning the one it replaces.
+    pub fn swap(&self, rules: RuleSet) -> Arc<RuleSet> {
+        let next = Arc::new(rules);
+        let mut guard = match self.current.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        std::mem::replace(&mut *guard, next)
+    }
+}
+
+/// One reason a reload was refused, with its place where known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReloadProblem {
+    pub file: PathBuf,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    pub message: String,
+}
+
+impl std::fmt::Display for ReloadProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, ":{l}:{c}")?,
+            (Some(l), None) => write!(f, ":{l}")?,
+            _ => {}
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl From<PackError> for ReloadProblem {
+    fn from(e: PackError) -> Self {
+        ReloadProblem {
+            file: e.file,
+            line: e.line,
+            column: e.column,
+            message: e.message,
+        }
+    }
+}
+
+impl From<ConfigError> for ReloadProblem {
+    fn from(e: ConfigError) -> Self {
+        match e {
+            ConfigError::Read { path, source } => ReloadProblem {
+                file: path,
+                line: None,
+                column: None,
+                message: format!("cannot read: {source}"),
+            },
+            ConfigError::Parse {
+                path,
+                line,
+                column,
+                message,
+            } => ReloadProblem {
+                file: path,
+                line: u32::try_from(line).ok(),
+                column: u32::try_from(column).ok(),
+                message,
+            },
+            ConfigError::Invalid { path, message } => ReloadProblem {
+                file: path,
+                line: None,
+                column: None,
+                message,
+            },
+        }
+    }
+}
+
+/// A reload that was refused; the previous rule set stays in force.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct ReloadError {
+    /// Never empty.
+    pub problems: Vec<ReloadProblem>,
+}
+
+impl ReloadError {
+    fn of(problems: Vec<ReloadProblem>) -> Self {
+        ReloadError { problems }
+    }
+}
+
+/// What changed on disk, as far as reload is concerned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// The site config file changed (every pack is then reloaded: the list may have changed).
+    pub site: bool,
+    /// Pack folders with a changed file.
+    pub packs: BTreeSet<PathBuf>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        !self.site && self.packs.is_empty()
+    }
+}
+
+/// Which pack folders and config file a set of changed paths concerns. Paths that concern
+/// neither (the store, a state file, an editor's swap file beside the config) are ignored.
+pub fn classify(config: &Path, rules: &RuleSet, paths: &BTreeSet<PathBuf>) -> Changes {
+    let mut changes = Changes::default();
+    let config_name = config.file_name();
+    let pack_dirs: Vec<PathBuf> = rules
+        .site
+        .rules
+        .packs
+        .iter()
+        .map(|p| rules.site.resolve(p))
+        .collect();
+    for path in paths {
+        if path.file_name() == config_name && path.parent() == config.parent() {
+            changes.site = true;
+            continue;
+        }
+        if let Some(dir) = pack_dirs.iter().find(|d| path.starts_with(d)) {
+            if ignored(path) {
+                continue;
+            }
+            changes.packs.insert(dir.clone());
+        }
+    }
+    changes
+}
+
+/// Editor droppings and the case runner's own output: not reasons to reload.
+fn ignored(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name.starts_with(".#")
+        || name.ends_with(".tmp")
+        || path.components().any(|c| c.as_os_str() == "snapshots")
+}
+
+/// Builds the next rule set: re-reads the site config if it changed, compiles every changed pack
+/// (all packs when the config changed) and runs its cases; unchanged packs are kept compiled.
+/// Returns every problem found; the caller's rule set is untouched either way.
+///
+/// Cases must meet their expectations (`expect`, `errors`); a case whose result merely differs
+/// from its stored snapshot (a rule moved to another line changes the reasons) is reported by
+/// [`Prepared::snapshot_drift`] and does not block the reload.
+pub fn prepare(
+    config: &Path,
+    current: &RuleSet,
+    changes: &Changes,
+    options: &LoadOptions,
+) -> Result<Prepared, ReloadError> {
+    let site = if changes.site {
+        Arc::new(SiteConfig::load(config).map_err(|e| ReloadError::of(vec![e.into()]))?)
+    } else {
+        current.site.clone()
+    };
+    let mut packs = Vec::with_capacity(site.rules.packs.len());
+    let mut problems = Vec::new();
+    let mut snapshot_drift = Vec::new();
+    for dir in &site.rules.packs {
+        let dir = site.resolve(dir);
+        let kept = current.packs.iter().find(|p| p.pack().dir == dir);
+        let reload = changes.site || changes.packs.contains(&dir) || kept.is_none();
+        if let (false, Some(pack)) = (reload, kept) {
+            packs.push(pack.clone());
+            continue;
+        }
+        match load_reporting(&dir, options) {
+            Ok(pack) => {
+                let report = run_pack_cases(&dir, &pack);
+                if let Some(problem) = &report.problem {
+                    problems.push(ReloadProblem {
+                        file: dir.clone(),
+                        line: None,
+                        column: None,
+                        message: problem.clone(),
+                    });
+                }
+                for case in &report.cases {
+                    for p in &case.problems {
+                        problems.push(ReloadProblem {
+                            file: case.file.clone(),
+                            line: None,
+                            column: None,
+                            message: format!("case {} fails: {p}", case.name),
+                        });
+                    }
+                    if case.problems.is_empty()
+                        && case.snapshot != crate::rules::cases::SnapshotState::Same
+                    {
+                        snapshot_drift.push(case.file.clone());
+                    }
+                }
+                packs.push(pack);
+            }
+            Err(errors) => problems.extend(errors.into_iter().map(ReloadProblem::from)),
+        }
+    }
+    let mut names = BTreeSet::new();
+    for p in &packs {
+        if !names.insert(p.pack().name.clone()) {
+            problems.push(ReloadProblem {
+                file: p.pack().dir.join(crate::rules::pack::MANIFEST),
+                line: None,
+                column: None,
+                message: format!("pack name {:?} is used twice", p.pack().name),
+            });
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ReloadError::of(problems));
+    }
+    Ok(Prepared {
+        rules: RuleSet {
+            site,
+            packs,
+            generation: current.generation + 1,
+        },
+        snapshot_drift,
+    })
+}
+
+/// A validated rule set, ready to swap in.
+#[derive(Debug)]
+pub struct Prepared {
+    pub rules: RuleSet,
+    /// Cases that meet their expectations but whose snapshot is missing or differs.
+    pub snapshot_drift: Vec<PathBuf>,
+}
+
+/// Loads the rule set at start: the same checks as a reload, from nothing.
+pub fn load_initial(config: &Path, options: &LoadOptions) -> Result<Prepared, ReloadError> {
+    let site = Arc::new(SiteConfig::load(config).map_err(|e| ReloadError::of(vec![e.into()]))?);
+    let empty = RuleSet {
+        site,
+        packs: Vec::new(),
+        generation: 0,
+    };
+    prepare(config, &empty, &Changes::default(), options)
+}
+
+/// What one reload did.
+#[derive(Debug)]
+pub enum ReloadOutcome {
+    /// Nothing the rule set depends on changed.
+    Unchanged,
+    /// The new rule set is in force.
+    Swapped {
+        generation: u64,
+        changes: Changes,
+        snapshot_drift: Vec<PathBuf>,
+    },
+    /// The previous rule set stays in force.
+    Refused(ReloadError),
+}
+
+/// Validate, then swap: the reload step without any watcher, for the daemon and for tests.
+#[derive(Debug)]
+pub struct Reloader {
+    config: PathBuf,
+    options: LoadOptions,
+    cell: Arc<RuleSetCell>,
+    /// Changes of refused reloads: they are validated again with the next change, so fixing
+    /// one file of a broken pair does not leave the other one's change behind.
+    pending: std::sync::Mutex<Changes>,
+}
+
+impl Reloader {
+    pub fn new(config: PathBuf, options: LoadOptions, cell: Arc<RuleSetCell>) -> Self {
+        Reloader {
+            config,
+            options,
+            cell,
+            pending: std::sync::Mutex::new(Changes::default()),
+        }
+    }
+
+    pub fn cell(&self) -> &Arc<RuleSetCell> {
+        &self.cell
+    }
+
+    pub fn config(&self) -> &Path {
+        &self.config
+    }
+
+    /// Handles a batch of changed paths: classifies, validates, and swaps only if everything
+    /// passed.
+    pub fn reload(&self, paths: &BTreeSet<PathBuf>) -> ReloadOutcome {
+        let current = self.cell.current();
+        let mut pending = match self.pending.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut changes = classify(&self.config, &current, paths);
+        if changes.is_empty() {
+            return ReloadOutcome::Unchanged;
+        }
+        changes.site |= pending.site;
+        changes.packs.extend(pending.packs.iter().cloned());
+        match prepare(&self.config, &current, &changes, &self.options) {
+            Ok(prepared) => {
+                let generation = prepared.rules.generation;
+                self.cell.swap(prepared.rules);
+                *pending = Changes::default();
+                ReloadOutcome::Swapped {
+                    generation,
+                    changes,
+                    snapshot_drift: prepared.snapshot_drift,
+                }
+            }
+            Err(e) => {
+                *pending = changes;
+                ReloadOutcome::Refused(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,224 @@
+//! Reload without a watcher: validate, then swap, or keep the previous rules.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::*;
+use crate::rules::cases;
+
+/// Rules: every door of a room unlocked with a 15-minute margin; in rooms named "Hal 2" the
+/// margin is `HAL2` minutes (no case covers Hal 2, so changing it keeps the cases passing).
+fn rule(hal2: u32) -> String {
+    format!(
+        "fn decide(booking, room, ctx) {{\n    if booking.is_cancelled {{ return []; }}\n    let m = minutes(15);\n    if room.name == \"Hal 2\" {{ m = minutes({hal2}); }}\n    let effects = [];\n    for door in room.doors {{ effects.push(unlock(door, booking.start - m, booking.end + m)); }}\n    effects\n}}\n"
+    )
+}
+
+const CASE: &str = r#"
+site:
+  rooms:
+    "halls:7": {name: Hal 1, doors: [D-HAL]}
+now: 2026-11-23T07:00:00+01:00
+bookings:
+  - {id: W-1, source: halls, resource: "7", title: Håndbold, start: 2026-11-23T16:00:00+01:00, end: 2026-11-23T18:00:00+01:00}
+expect:
+  "door D-HAL unlocked": ["2026-11-23 15:45 .. 2026-11-23 18:15"]
+"#;
+
+const SITE: &str = r#"
+[site]
+name = "Test"
+[rules]
+packs = ["rules/t"]
+[[sources]]
+name = "halls"
+kind = "winkas"
+[rooms."halls:8"]
+name = "Hal 2"
+doors = ["D-HAL2"]
+"#;
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let pack = dir.path().join("rules/t");
+        std::fs::create_dir_all(pack.join("rules")).unwrap();
+        std::fs::create_dir_all(pack.join("cases")).unwrap();
+        std::fs::write(
+            pack.join("pack.toml"),
+            "name = \"t\"\nversion = \"1\"\nruntime = \"rhai\"\n",
+        )
+        .unwrap();
+        std::fs::write(pack.join("rules/doors.rhai"), rule(15)).unwrap();
+        std::fs::write(pack.join("cases/hal1.yaml"), CASE).unwrap();
+        std::fs::write(dir.path().join("site.toml"), SITE).unwrap();
+        let f = Fixture { dir };
+        let runtime = crate::rules::pack::load(&f.pack(), &LoadOptions::default()).unwrap();
+        assert!(cases::accept(&f.pack(), &runtime).passed());
+        f
+    }
+    fn pack(&self) -> PathBuf {
+        self.dir.path().join("rules/t")
+    }
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("site.toml")
+    }
+    fn rule_file(&self) -> PathBuf {
+        self.pack().join("rules/doors.rhai")
+    }
+}
+
+fn paths(p: &[&Path]) -> BTreeSet<PathBuf> {
+    p.iter().map(|p| p.to_path_buf()).collect()
+}
+
+/// The margin the rule set in force gives Hal 2, in minutes.
+fn hal2_margin(rules: &RuleSet) -> i64 {
+    use crate::model::Booking;
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-23T16:00:00+01:00")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let booking: Booking = serde_json::from_value(serde_json::json!({
+        "id": "W-2", "source": "halls", "resource": "8", "title": "X",
+        "start": start, "end": start + chrono::Duration::hours(1),
+    }))
+    .unwrap();
+    let plan = crate::plan::plan(&crate::plan::PlanInput {
+        bookings: &[booking],
+        packs: &rules.packs,
+        site: &rules.site,
+        now: start - chrono::Duration::hours(2),
+    });
+    let w = plan.entries[0].windows[0].window;
+    (start - w.from).num_minutes()
+}
+
+#[test]
+fn a_passing_change_is_swapped_in_whole() {
+    let f = Fixture::new();
+    let initial = load_initial(&f.config(), &LoadOptions::default()).unwrap();
+    assert_eq!(hal2_margin(&initial.rules), 15);
+    let cell = Arc::new(RuleSetCell::new(initial.rules));
+    let reloader = Reloader::new(f.config(), LoadOptions::default(), cell.clone());
+
+    std::fs::write(f.rule_file(), rule(40)).unwrap();
+    match reloader.reload(&paths(&[&f.rule_file()])) {
+        ReloadOutcome::Swapped {
+            generation,
+            changes,
+            snapshot_drift,
+        } => {
+            assert_eq!(generation, 2);
+            assert!(!changes.site);
+            assert!(changes.packs.contains(&f.pack()));
+            assert!(snapshot_drift.is_empty(), "{snapshot_drift:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(hal2_margin(&cell.current()), 40);
+}
+
+#[test]
+fn a_syntax_error_keeps_the_previous_rules_and_names_the_place() {
+    let f = Fixture::new();
+    let cell = Arc::new(RuleSetCell::new(
+        load_initial(&f.config(), &LoadOptions::default())
+            .unwrap()
+            .rules,
+    ));
+    let reloader = Reloader::new(f.config(), LoadOptions::default(), cell.clone());
+    let before = cell.current();
+
+    std::fs::write(
+        f.rule_file(),
+        rule(40).replace("let effects = [];", "let effects = [;"),
+    )
+    .unwrap();
+    let ReloadOutcome::Refused(e) = reloader.reload(&paths(&[&f.rule_file()])) else {
+        panic!("a broken rule must be refused");
+    };
+    let p = &e.problems[0];
+    assert!(p.file.ends_with("rules/doors.rhai"), "{e}");
+    assert_eq!(p.line, Some(5), "{e}");
+    assert!(p.column.is_some(), "{e}");
+    assert!(Arc::ptr_eq(&before, &cell.current()));
+    assert_eq!(hal2_margin(&cell.current()), 15);
+
+    // Fixed: in force.
+    std::fs::write(f.rule_file(), rule(30)).unwrap();
+    assert!(matches!(
+        reloader.reload(&paths(&[&f.rule_file()])),
+        ReloadOutcome::Swapped { .. }
+    ));
+    assert_eq!(hal2_margin(&cell.current()), 30);
+}
+
+#[test]
+fn a_change_that_breaks_a_case_is_refused() {
+    let f = Fixture::new();
+    let cell = Arc::new(RuleSetCell::new(
+        load_initial(&f.config(), &LoadOptions::default())
+            .unwrap()
+            .rules,
+    ));
+    let reloader = Reloader::new(f.config(), LoadOptions::default(), cell.clone());
+    std::fs::write(
+        f.rule_file(),
+        rule(15).replace("minutes(15)", "minutes(20)"),
+    )
+    .unwrap();
+    let ReloadOutcome::Refused(e) = reloader.reload(&paths(&[&f.rule_file()])) else {
+        panic!("a change the cases reject must be refused");
+    };
+    assert!(e.problems[0].file.ends_with("cases/hal1.yaml"), "{e}");
+    assert!(e.to_string().contains("D-HAL"), "{e}");
+    assert_eq!(cell.current().generation, 1);
+}
+
+#[test]
+fn site_config_changes_reload_the_same_way() {
+    let f = Fixture::new();
+    let cell = Arc::new(RuleSetCell::new(
+        load_initial(&f.config(), &LoadOptions::default())
+            .unwrap()
+            .rules,
+    ));
+    let reloader = Reloader::new(f.config(), LoadOptions::default(), cell.clone());
+    std::fs::write(f.config(), SITE.replace("name = \"Test\"", "name = 7")).unwrap();
+    let ReloadOutcome::Refused(e) = reloader.reload(&paths(&[&f.config()])) else {
+        panic!("a broken config must be refused");
+    };
+    assert_eq!(e.problems[0].line, Some(3), "{e}");
+    assert_eq!(cell.current().site.site.name, "Test");
+
+    // A pack edit alone does not skip the still-pending config change.
+    std::fs::write(f.config(), SITE.replace("\"Test\"", "\"Renamed\"")).unwrap();
+    std::fs::write(f.rule_file(), rule(25)).unwrap();
+    assert!(matches!(
+        reloader.reload(&paths(&[&f.rule_file()])),
+        ReloadOutcome::Swapped { .. }
+    ));
+    assert_eq!(cell.current().site.site.name, "Renamed");
+}
+
+#[test]
+fn unrelated_paths_change_nothing() {
+    let f = Fixture::new();
+    let cell = Arc::new(RuleSetCell::new(
+        load_initial(&f.config(), &LoadOptions::default())
+            .unwrap()
+            .rules,
+    ));
+    let reloader = Reloader::new(f.config(), LoadOptions::default(), cell);
+    let store = f.dir.path().join("klar.db");
+    let swap = f.pack().join("rules/.doors.rhai.swp");
+    assert!(matches!(
+        reloader.reload(&paths(&[&store, &swap])),
+        ReloadOutcome::Unchanged
+    ));
+}
