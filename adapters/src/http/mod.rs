@@ -189,6 +189,19 @@ impl HttpRequest {
         self
     }
 
+    /// A form body, sent as `application/x-www-form-urlencoded`.
+    pub fn form(mut self, pairs: &[(&str, &str)]) -> Self {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        self.body = Some(body.into_bytes());
+        self.headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        self
+    }
+
     /// Never retried (for requests that must not be repeated).
     pub fn no_retry(mut self) -> Self {
         self.retry = false;

@@ -6,6 +6,7 @@
 //! [`build`] turns a `[[sources]]` entry into a boxed source. [`guard`] decides what is in force
 //! after each poll, so that an outage or a glitch never reads as "no bookings".
 
+pub mod pronestor;
 pub mod secret_ref;
 pub mod time;
 pub mod winkas;
@@ -159,6 +160,12 @@ pub fn build(
             let c = winkas::WinkasConfig::parse(&config.settings).map_err(err)?;
             Ok(Box::new(
                 winkas::WinkasSource::build(name, c, ctx).map_err(err)?,
+            ))
+        }
+        "pronestor" => {
+            let c = pronestor::PronestorConfig::parse(&config.settings).map_err(err)?;
+            Ok(Box::new(
+                pronestor::PronestorSource::build(name, c, ctx).map_err(err)?,
             ))
         }
         other => Err(err(format!(

@@ -1,0 +1,526 @@
+//! The Pronestor Planner source: cookie login through `Authenticate`, one re-login on a 401, a
+//! redirect to the login page or an HTML answer; locations, then rooms, then meetings in the
+//! window; deleted and empty meetings cancelled; preparation and follow-up time kept; the owner
+//! kept as the responsible person.
+
+pub mod config;
+#[cfg(test)]
+mod tests;
+pub mod wire;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use klar_engine::model::{
+    Booking, BookingId, BookingStatus, Person, ResourceId, Secret, SourceName,
+};
+use serde_json::{Value, json};
+use tracing::{debug, info, warn};
+
+pub use config::{LoginBody, PronestorConfig, RequestDates};
+use wire::{any_field, field, flag, list, minutes, text};
+
+use super::time::{parse_datetime, parse_time_zone};
+use super::{
+    BoxFuture, BuildContext, Cadence, PollOutcome, PollRequest, Resource, Source, SourceError,
+};
+use crate::http::{HttpClient, HttpRequest, HttpResponse};
+
+/// A location as `GetLocations` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub id: String,
+    pub name: String,
+    pub time_zone: Option<Tz>,
+}
+
+/// A resource of a location; only rooms become bookings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    pub id: String,
+    pub name: String,
+    pub is_room: bool,
+    pub capacity: Option<String>,
+    pub kind: Option<String>,
+    pub time_zone: Option<Tz>,
+    pub preparation_minutes: u32,
+    pub follow_up_minutes: u32,
+}
+
+pub struct PronestorSource {
+    name: SourceName,
+    config: PronestorConfig,
+    http: HttpClient,
+    password: Secret,
+    /// The session cookies from `Authenticate`, as a `Cookie` header value.
+    cookies: Option<Secret>,
+    /// Bookings per meeting id from the last poll, to cancel those of a meeting that loses its
+    /// rooms.
+    known: BTreeMap<String, Vec<Booking>>,
+}
+
+impl PronestorSource {
+    pub fn build(
+        name: SourceName,
+        config: PronestorConfig,
+        ctx: &BuildContext,
+    ) -> Result<PronestorSource, String> {
+        config.validate()?;
+        let password = config.password_ref().resolve("password", &ctx.base_dir)?;
+        ctx.http.redactor().add(password.expose());
+        Ok(PronestorSource {
+            name,
+            config,
+            http: ctx.http.clone(),
+            password,
+            cookies: None,
+            known: BTreeMap::new(),
+        })
+    }
+
+    async fn login(&mut self) -> Result<(), SourceError> {
+        let url = self.config.method_url(&self.config.methods.authenticate);
+        let (user_field, password_field) = (
+            &self.config.login.user_field,
+            &self.config.login.password_field,
+        );
+        let req = match self.config.login.body {
+            LoginBody::Json => {
+                let mut body = serde_json::Map::new();
+                body.insert(user_field.clone(), json!(self.config.username));
+                body.insert(password_field.clone(), json!(self.password.expose()));
+                HttpRequest::post(&url)?.json(&Value::Object(body))
+            }
+            LoginBody::Form => HttpRequest::post(&url)?.form(&[
+                (user_field.as_str(), self.config.username.as_str()),
+                (password_field.as_str(), self.password.expose()),
+            ]),
+        };
+        let resp = self.http.send(&req).await?;
+        if matches!(resp.status, 401 | 403) {
+            return Err(SourceError::LoginRejected(format!(
+                "Pronestor {}: HTTP {}",
+                self.config.methods.authenticate, resp.status
+            )));
+        }
+        if !(200..300).contains(&resp.status) {
+            return Err(SourceError::Vendor(format!(
+                "Pronestor {}: HTTP {}",
+                self.config.methods.authenticate, resp.status
+            )));
+        }
+        if resp.is_html() {
+            return Err(SourceError::LoginRejected(
+                "Pronestor answered the login with an HTML page (check url and api_path)".into(),
+            ));
+        }
+        if let Ok(body) = resp.json::<Value>() {
+            let refused = body == Value::Bool(false)
+                || field(&body, "Success").is_some_and(|v| !flag(Some(v)));
+            if refused {
+                return Err(SourceError::LoginRejected(
+                    "Pronestor refused the user name or password".into(),
+                ));
+            }
+        }
+        let pairs: Vec<String> = resp
+            .set_cookies()
+            .iter()
+            .filter_map(|c| {
+                c.split(';')
+                    .next()
+                    .map(str::trim)
+                    .filter(|p| p.contains('='))
+                    .map(str::to_owned)
+            })
+            .collect();
+        if pairs.is_empty() {
+            return Err(SourceError::LoginRejected(
+                "Pronestor's login set no session cookie".into(),
+            ));
+        }
+        for p in &pairs {
+            if let Some((_, v)) = p.split_once('=') {
+                self.http.redactor().add(v);
+            }
+        }
+        self.cookies = Some(Secret::new(pairs.join("; ")));
+        info!(source = %self.name, "Logged in to Pronestor.");
+        Ok(())
+    }
+
+    fn session_expired(resp: &HttpResponse) -> bool {
+        resp.status == 401
+            || (300..400).contains(&resp.status)
+            || ((200..300).contains(&resp.status) && resp.is_html())
+    }
+
+    /// A GET of one API method, logged in; one re-login when the session has expired.
+    async fn get(&mut self, method: &str, query: &[(&str, &str)]) -> Result<Value, SourceError> {
+        let what = format!("Pronestor {method}");
+        for attempt in 0..2 {
+            if self.cookies.is_none() {
+                self.login().await?;
+            }
+            let cookie = self
+                .cookies
+                .as_ref()
+                .map(|c| c.expose().to_owned())
+                .unwrap_or_default();
+            let req = HttpRequest::get(&self.config.method_url(method))?
+                .query(query)
+                .header("Cookie", &cookie)
+                .header("Accept", "application/json");
+            let resp = self.http.send(&req).await?;
+            if Self::session_expired(&resp) {
+                self.cookies = None;
+                if attempt == 0 {
+                    warn!(source = %self.name, method, status = resp.status, "Pronestor session expired; logging in again once.");
+                    continue;
+                }
+                return Err(SourceError::SessionExpired(format!(
+                    "{what}: HTTP {}",
+                    resp.status
+                )));
+            }
+            if !(200..300).contains(&resp.status) {
+                return Err(SourceError::Vendor(format!("{what}: HTTP {}", resp.status)));
+            }
+            return resp.json::<Value>().map_err(|e| SourceError::Malformed {
+                what,
+                message: format!("not JSON (line {}, column {})", e.line(), e.column()),
+            });
+        }
+        unreachable!("the loop returns on its second pass")
+    }
+
+    async fn locations(&mut self) -> Result<Vec<Location>, SourceError> {
+        let method = self.config.methods.locations.clone();
+        let body = self.get(&method, &[]).await?;
+        let items =
+            list(&body).ok_or_else(|| malformed(&method, "expected a list of locations"))?;
+        let mut all = Vec::new();
+        for (i, l) in items.iter().enumerate() {
+            let id = text(field(l, "Id"))
+                .ok_or_else(|| malformed(&method, &format!("location #{i} has no Id")))?;
+            all.push(Location {
+                id,
+                name: text(field(l, "Name")).unwrap_or_default(),
+                time_zone: text(any_field(l, &["TimeZone", "TimeZoneId", "TimeZoneName"]))
+                    .and_then(|z| parse_time_zone(&z)),
+            });
+        }
+        if self.config.locations.is_empty() {
+            return Ok(all);
+        }
+        let mut chosen = Vec::new();
+        for want in &self.config.locations {
+            match all.iter().find(|l| l.id == want.to_string()) {
+                Some(l) => chosen.push(l.clone()),
+                // Never read as "no bookings": a location that vanished is an error.
+                None => {
+                    return Err(SourceError::Vendor(format!(
+                        "Pronestor does not list location {want} for this user"
+                    )));
+                }
+            }
+        }
+        Ok(chosen)
+    }
+
+    async fn rooms(&mut self, location: &Location) -> Result<Vec<Room>, SourceError> {
+        let method = self.config.methods.resources.clone();
+        let param = self.config.methods.location_param.clone();
+        let body = self
+            .get(
+                &method,
+                &[
+                    (param.as_str(), location.id.as_str()),
+                    ("hideDeleted", "True"),
+                ],
+            )
+            .await?;
+        let items =
+            list(&body).ok_or_else(|| malformed(&method, "expected a list of resources"))?;
+        let mut rooms = Vec::new();
+        for (i, r) in items.iter().enumerate() {
+            if flag(field(r, "IsDeleted")) {
+                continue;
+            }
+            let id = text(field(r, "Id"))
+                .ok_or_else(|| malformed(&method, &format!("resource #{i} has no Id")))?;
+            let kind = text(field(r, &self.config.resource_type_field));
+            let is_room = kind.as_ref().is_none_or(|k| {
+                self.config
+                    .room_types
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(k))
+            });
+            rooms.push(Room {
+                id,
+                name: text(field(r, "Name")).unwrap_or_default(),
+                is_room,
+                capacity: text(field(r, "Capacity")),
+                kind,
+                time_zone: text(any_field(r, &["TimeZone", "TimeZoneId"]))
+                    .and_then(|z| parse_time_zone(&z)),
+                preparation_minutes: minutes(any_field(
+                    r,
+                    &["PreparationMinutes", "PreparationTime"],
+                )),
+                follow_up_minutes: minutes(any_field(r, &["FollowUpMinutes", "FollowUpTime"])),
+            });
+        }
+        Ok(rooms)
+    }
+
+    fn request_date(&self, t: DateTime<Utc>, tz: Tz) -> String {
+        match self.config.request_dates {
+            RequestDates::Local => t.with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S").to_string(),
+            RequestDates::Utc => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        }
+    }
+
+    async fn poll_inner(&mut self, req: PollRequest) -> Result<PollOutcome, SourceError> {
+        let locations = self.locations().await?;
+        let mut bookings = Vec::new();
+        let mut known = BTreeMap::new();
+        for location in &locations {
+            let rooms = self.rooms(location).await?;
+            let rooms: BTreeMap<String, Room> = rooms
+                .into_iter()
+                .filter(|r| r.is_room)
+                .map(|r| (r.id.clone(), r))
+                .collect();
+            let tz = location.time_zone.unwrap_or(self.config.time_zone);
+            let m = self.config.methods.clone();
+            let (from, to) = (
+                self.request_date(req.window.from, tz),
+                self.request_date(req.window.to, tz),
+            );
+            let hide = if self.config.include_deleted {
+                "False"
+            } else {
+                "True"
+            };
+            let query = [
+                (m.location_param.as_str(), location.id.as_str()),
+                (m.start_param.as_str(), from.as_str()),
+                (m.end_param.as_str(), to.as_str()),
+                ("hideDeleted", hide),
+            ];
+            let body = self.get(&m.meetings, &query).await?;
+            let items =
+                list(&body).ok_or_else(|| malformed(&m.meetings, "expected a list of meetings"))?;
+            for (i, meeting) in items.iter().enumerate() {
+                let (mid, found) = meeting_bookings(&self.name, meeting, &rooms, location, tz)
+                    .map_err(|e| malformed(&m.meetings, &format!("meeting #{i}: {e}")))?;
+                if found.is_empty() {
+                    // An empty meeting: its rooms were released.
+                    for prev in self.known.get(&mid).into_iter().flatten() {
+                        let mut gone = prev.clone();
+                        gone.status = BookingStatus::Cancelled;
+                        gone.attrs
+                            .insert("klar.cancelled".into(), "meeting lost its rooms".into());
+                        bookings.push(gone);
+                    }
+                    continue;
+                }
+                known.insert(mid, found.clone());
+                bookings.extend(found);
+            }
+        }
+        self.known = known;
+        bookings.retain(|b| b.start < req.window.to && req.window.from < b.end);
+        bookings.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
+        debug!(source = %self.name, bookings = bookings.len(), "Pronestor poll done.");
+        Ok(PollOutcome {
+            window: req.window,
+            bookings,
+        })
+    }
+}
+
+fn malformed(method: &str, message: &str) -> SourceError {
+    SourceError::Malformed {
+        what: format!("Pronestor {method}"),
+        message: message.to_owned(),
+    }
+}
+
+/// One meeting as bookings, one per room it holds (catering and equipment are skipped). Returns
+/// the meeting id too; no bookings means an "empty meeting".
+pub fn meeting_bookings(
+    source: &SourceName,
+    meeting: &Value,
+    rooms: &BTreeMap<String, Room>,
+    location: &Location,
+    default_tz: Tz,
+) -> Result<(String, Vec<Booking>), String> {
+    let mid = text(field(meeting, "Id")).ok_or("no Id")?;
+    let status = if flag(field(meeting, "IsDeleted")) {
+        BookingStatus::Cancelled
+    } else if flag(any_field(
+        meeting,
+        &["AwaitingApproval", "IsAwaitingApproval"],
+    )) {
+        BookingStatus::Tentative
+    } else {
+        BookingStatus::Confirmed
+    };
+    let responsible = field(meeting, "Owner")
+        .filter(|o| o.is_object())
+        .and_then(|o| {
+            let name = [text(field(o, "FirstName")), text(field(o, "LastName"))]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let name = if name.is_empty() {
+                text(any_field(o, &["Name", "FullName"])).unwrap_or_default()
+            } else {
+                name
+            };
+            let person = Person {
+                name,
+                email: text(field(o, "Email")),
+                phone: text(any_field(o, &["Phone", "Mobile", "PhoneNumber"])),
+                member_no: None,
+                pin: None,
+                card: None,
+            };
+            // A spontaneous panel booking has an anonymous owner (id 0, no e-mail).
+            let anonymous = text(field(o, "Id")).as_deref() == Some("0") && person.email.is_none();
+            (!anonymous).then_some(person).filter(|p| p.key().is_some())
+        });
+    let title = text(any_field(meeting, &["Title", "Subject", "Name"])).unwrap_or_default();
+    let mut tags = Vec::new();
+    let mut attrs = BTreeMap::new();
+    attrs.insert("pronestor.meeting_id".to_owned(), mid.clone());
+    if let Some(t) = text(field(meeting, "MeetingType"))
+        .or_else(|| field(meeting, "MeetingType").and_then(|t| text(field(t, "Name"))))
+    {
+        tags.push(t.to_lowercase());
+    }
+    if let Some(t) = text(field(meeting, "MeetingTypeId")) {
+        attrs.insert("pronestor.meeting_type_id".into(), t);
+    }
+    if let Some(p) = text(field(meeting, "Participants")) {
+        attrs.insert("pronestor.participants".into(), p);
+    }
+    let attendees: Vec<String> = field(meeting, "Participants")
+        .and_then(Value::as_array)
+        .map(|ps| {
+            ps.iter()
+                .filter_map(|p| text(Some(p)).or_else(|| text(any_field(p, &["Email", "Name"]))))
+                .collect()
+        })
+        .unwrap_or_default();
+    let entries = field(meeting, "Resources")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for entry in &entries {
+        let Some(rid) = text(any_field(entry, &["ResourceId", "Id"])) else {
+            continue;
+        };
+        let Some(room) = rooms.get(&rid) else {
+            continue;
+        };
+        let tz = room.time_zone.or(location.time_zone).unwrap_or(default_tz);
+        let start_text = text(field(entry, "Start"))
+            .or_else(|| text(field(meeting, "Start")))
+            .ok_or("no Start")?;
+        let end_text = text(field(entry, "End"))
+            .or_else(|| text(field(meeting, "End")))
+            .ok_or("no End")?;
+        let start = parse_datetime(&start_text, tz)?;
+        let end = parse_datetime(&end_text, tz)?;
+        if end <= start {
+            return Err(format!(
+                "End ({end_text}) is not after Start ({start_text})"
+            ));
+        }
+        let setup = field(entry, "PreparationMinutes")
+            .map(|v| minutes(Some(v)))
+            .unwrap_or(room.preparation_minutes);
+        let teardown = field(entry, "FollowUpMinutes")
+            .map(|v| minutes(Some(v)))
+            .unwrap_or(room.follow_up_minutes);
+        out.push(Booking {
+            id: BookingId::new(format!("{mid}/{rid}")),
+            source: source.clone(),
+            resource: ResourceId::new(rid),
+            resource_name: (!room.name.is_empty()).then(|| room.name.clone()),
+            location: (!location.name.is_empty()).then(|| location.name.clone()),
+            title: title.clone(),
+            start,
+            end,
+            setup_minutes: setup,
+            teardown_minutes: teardown,
+            status,
+            responsible: responsible.clone(),
+            attendees: attendees.clone(),
+            tags: tags.clone(),
+            attrs: attrs.clone(),
+        });
+    }
+    Ok((mid, out))
+}
+
+impl Source for PronestorSource {
+    fn name(&self) -> &SourceName {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "pronestor"
+    }
+
+    fn cadence(&self) -> Cadence {
+        Cadence {
+            every: super::minutes(self.config.poll_every_minutes),
+            ahead: super::hours(self.config.lookahead_hours),
+            behind: super::minutes(0),
+        }
+    }
+
+    fn poll(&mut self, req: PollRequest) -> BoxFuture<'_, Result<PollOutcome, SourceError>> {
+        Box::pin(self.poll_inner(req))
+    }
+
+    fn resources(
+        &mut self,
+        _now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Vec<Resource>, SourceError>> {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            for location in self.locations().await? {
+                for room in self.rooms(&location).await? {
+                    let mut details = Vec::new();
+                    if let Some(k) = &room.kind {
+                        details.push(("type".to_owned(), k.clone()));
+                    }
+                    if let Some(c) = &room.capacity {
+                        details.push(("capacity".to_owned(), c.clone()));
+                    }
+                    if let Some(tz) = room.time_zone.or(location.time_zone) {
+                        details.push(("time_zone".to_owned(), tz.name().to_owned()));
+                    }
+                    if !room.is_room {
+                        details.push(("bookable".to_owned(), "not a room".to_owned()));
+                    }
+                    out.push(Resource {
+                        id: ResourceId::new(room.id),
+                        name: room.name,
+                        location: Some(location.name.clone()),
+                        details,
+                    });
+                }
+            }
+            Ok(out)
+        })
+    }
+}
