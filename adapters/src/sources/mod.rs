@@ -6,6 +6,7 @@
 //! [`build`] turns a `[[sources]]` entry into a boxed source. [`guard`] decides what is in force
 //! after each poll, so that an outage or a glitch never reads as "no bookings".
 
+pub mod ical;
 pub mod pronestor;
 pub mod secret_ref;
 pub mod time;
@@ -166,6 +167,12 @@ pub fn build(
             let c = pronestor::PronestorConfig::parse(&config.settings).map_err(err)?;
             Ok(Box::new(
                 pronestor::PronestorSource::build(name, c, ctx).map_err(err)?,
+            ))
+        }
+        "ical" | "ics" | "icalendar" => {
+            let c = ical::IcalConfig::parse(&config.settings).map_err(err)?;
+            Ok(Box::new(
+                ical::IcalSource::build(name, c, ctx).map_err(err)?,
             ))
         }
         other => Err(err(format!(

@@ -1,0 +1,153 @@
+//! The iCalendar expansion, with UTC instants worked out by hand.
+//!
+//! Europe/Copenhagen is UTC+2 (CEST) until 03:00 local on Sunday 25 October 2026, and UTC+1
+//! (CET) after. A weekly Tuesday 17:00-19:00 local booking is therefore 15:00-17:00Z on
+//! 6, 13 and 20 October and 16:00-18:00Z from 27 October on.
+
+use chrono::{DateTime, Utc};
+use klar_engine::model::{BookingStatus, Window};
+
+use super::expand::{Target, expand};
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn target() -> Target {
+    Target {
+        source: "hall".into(),
+        resource: Some("hal-1".into()),
+        resource_name: Some("Hal 1".into()),
+        location: None,
+        time_zone: chrono_tz::Europe::Copenhagen,
+    }
+}
+
+fn feed(tzid: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN\r\n\
+BEGIN:VEVENT\r\nUID:badminton-1\r\nSUMMARY:Badminton motion\r\n\
+ORGANIZER;CN=Mette Hansen:mailto:mette.hansen@example.dk\r\n\
+DTSTART;TZID={tzid}:20261006T170000\r\nDTEND;TZID={tzid}:20261006T190000\r\n\
+RRULE:FREQ=WEEKLY;BYDAY=TU;UNTIL=20261117T170000\r\n\
+EXDATE;TZID={tzid}:20261020T170000\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:badminton-1\r\nRECURRENCE-ID;TZID={tzid}:20261103T170000\r\nSUMMARY:Badminton (flyttet)\r\n\
+DTSTART;TZID={tzid}:20261104T180000\r\nDTEND;TZID={tzid}:20261104T200000\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:badminton-1\r\nRECURRENCE-ID;TZID={tzid}:20261110T170000\r\nSTATUS:CANCELLED\r\nSUMMARY:Badminton\r\n\
+DTSTART;TZID={tzid}:20261110T170000\r\nDTEND;TZID={tzid}:20261110T190000\r\nEND:VEVENT\r\n\
+END:VCALENDAR\r\n"
+    )
+}
+
+fn expected() -> Vec<(String, String, String, BookingStatus)> {
+    let row = |id: &str, s: &str, e: &str, st| (id.to_owned(), s.to_owned(), e.to_owned(), st);
+    vec![
+        row(
+            "badminton-1@20261006T150000Z",
+            "2026-10-06T15:00:00+00:00",
+            "2026-10-06T17:00:00+00:00",
+            BookingStatus::Confirmed,
+        ),
+        row(
+            "badminton-1@20261013T150000Z",
+            "2026-10-13T15:00:00+00:00",
+            "2026-10-13T17:00:00+00:00",
+            BookingStatus::Confirmed,
+        ),
+        // 20 October: EXDATE, no booking at all.
+        // 27 October: after the change to CET.
+        row(
+            "badminton-1@20261027T160000Z",
+            "2026-10-27T16:00:00+00:00",
+            "2026-10-27T18:00:00+00:00",
+            BookingStatus::Confirmed,
+        ),
+        // 3 November moved to Wednesday 4 November 18:00-20:00 local; it keeps its id.
+        row(
+            "badminton-1@20261103T160000Z",
+            "2026-11-04T17:00:00+00:00",
+            "2026-11-04T19:00:00+00:00",
+            BookingStatus::Confirmed,
+        ),
+        // 10 November cancelled by an override.
+        row(
+            "badminton-1@20261110T160000Z",
+            "2026-11-10T16:00:00+00:00",
+            "2026-11-10T18:00:00+00:00",
+            BookingStatus::Cancelled,
+        ),
+        // 17 November: UNTIL is inclusive.
+        row(
+            "badminton-1@20261117T160000Z",
+            "2026-11-17T16:00:00+00:00",
+            "2026-11-17T18:00:00+00:00",
+            BookingStatus::Confirmed,
+        ),
+    ]
+}
+
+fn run(tzid: &str, window: Window) -> Vec<(String, String, String, BookingStatus)> {
+    expand(&feed(tzid), &target(), &window)
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.id.0, b.start.to_rfc3339(), b.end.to_rfc3339(), b.status))
+        .collect()
+}
+
+#[test]
+fn weekly_booking_across_dst_with_a_cancelled_and_a_moved_occurrence() {
+    let all = Window::new(utc("2026-10-01T00:00:00Z"), utc("2026-12-01T00:00:00Z")).unwrap();
+    assert_eq!(run("Europe/Copenhagen", all), expected());
+    // Outlook writes Windows zone names in TZID.
+    assert_eq!(run("Romance Standard Time", all), expected());
+    assert_eq!(
+        run("\"(UTC+01:00) Brussels, Copenhagen, Madrid, Paris\"", all),
+        expected()
+    );
+}
+
+#[test]
+fn the_window_cuts_half_open() {
+    // Ends exactly when the 27 October occurrence starts: that one is out; 13 October is in.
+    let w = Window::new(utc("2026-10-13T16:59:00Z"), utc("2026-10-27T16:00:00Z")).unwrap();
+    let ids: Vec<_> = run("Europe/Copenhagen", w)
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(ids, vec!["badminton-1@20261013T150000Z"]);
+}
+
+#[test]
+fn single_all_day_utc_and_duration_events() {
+    let text = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nSUMMARY:Åbent hus\r\nDTSTART;VALUE=DATE:20261025\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:b\r\nSUMMARY:Møde\r\nDTSTART:20261023T080000Z\r\nDURATION:PT1H30M\r\nSTATUS:TENTATIVE\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let w = Window::new(utc("2026-10-20T00:00:00Z"), utc("2026-10-30T00:00:00Z")).unwrap();
+    let got = expand(text, &target(), &w).unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        (got[0].start, got[0].end, got[0].status),
+        (
+            utc("2026-10-23T08:00:00Z"),
+            utc("2026-10-23T09:30:00Z"),
+            BookingStatus::Tentative
+        )
+    );
+    // The all-day event on the DST day is 25 hours long: local midnight to local midnight.
+    assert_eq!(
+        (got[1].start, got[1].end),
+        (utc("2026-10-24T22:00:00Z"), utc("2026-10-25T23:00:00Z"))
+    );
+}
+
+#[test]
+fn malformed_calendars_are_errors() {
+    let w = Window::new(utc("2026-10-20T00:00:00Z"), utc("2026-10-30T00:00:00Z")).unwrap();
+    assert!(expand("<html>login</html>", &target(), &w).is_err());
+    let no_start =
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    assert!(
+        expand(no_start, &target(), &w)
+            .unwrap_err()
+            .contains("DTSTART")
+    );
+}
