@@ -7,6 +7,7 @@
 //! after each poll, so that an outage or a glitch never reads as "no bookings".
 
 pub mod ical;
+pub mod local;
 pub mod pronestor;
 pub mod secret_ref;
 pub mod time;
@@ -173,6 +174,12 @@ pub fn build(
             let c = ical::IcalConfig::parse(&config.settings).map_err(err)?;
             Ok(Box::new(
                 ical::IcalSource::build(name, c, ctx).map_err(err)?,
+            ))
+        }
+        "local" => {
+            let c = local::LocalConfig::parse(&config.settings).map_err(err)?;
+            Ok(Box::new(
+                local::LocalSource::build(name, c, ctx).map_err(err)?,
             ))
         }
         other => Err(err(format!(
