@@ -391,6 +391,20 @@ fn check_expect(case: &Case, plan: &Plan, tz: Tz, problems: &mut Vec<String>) {
             problems.push(format!("unexpected rule error: {e}"));
         }
     }
+    // A booking no room of the case is bound to, or one the planner rejects, is a mistake in
+    // the case: it would pass without the rules ever seeing it.
+    for b in &plan.unbound {
+        problems.push(format!(
+            "booking {}:{} is bound to no room of the case's site (rooms are keyed \"<source>:<resource>\")",
+            b.source, b.id
+        ));
+    }
+    for r in &plan.rejected {
+        problems.push(format!(
+            "booking {}:{} is rejected: {}",
+            r.booking.source, r.booking.id, r.reason
+        ));
+    }
     for id in expected.difference(&failed) {
         problems.push(format!(
             "expected a rule error for booking {id}, but it was decided"
