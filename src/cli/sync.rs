@@ -15,6 +15,7 @@ use klar_engine::model::{Booking, SourceName};
 use klar_engine::plan::{Plan, PlanInput, plan};
 use klar_engine::reconcile::{CycleError, ReconcileOptions, sync_cycle};
 use klar_engine::rules::RuleRuntime;
+use klar_engine::rules::pack::{self, LoadOptions};
 use klar_engine::site::SiteConfig;
 use klar_engine::store::Store;
 
@@ -155,13 +156,10 @@ pub(super) fn state_file_beside(store: &Path) -> PathBuf {
 
 /// The site's rule packs, compiled.
 pub(super) fn load_packs(site: &SiteConfig) -> anyhow::Result<Vec<Arc<dyn RuleRuntime>>> {
-    if site.rules.packs.is_empty() {
-        return Ok(Vec::new());
-    }
-    Err(BadInput(
-        "rule packs cannot be loaded by this build yet (the pack loader is not in)".into(),
-    )
-    .into())
+    pack::load_all(site, &LoadOptions::default()).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        BadInput(lines.join("\n")).into()
+    })
 }
 
 /// Bookings, rules and site into a plan at `at`.
