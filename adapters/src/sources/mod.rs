@@ -6,6 +6,7 @@
 //! [`build`] turns a `[[sources]]` entry into a boxed source. [`guard`] decides what is in force
 //! after each poll, so that an outage or a glitch never reads as "no bookings".
 
+pub mod guard;
 pub mod ical;
 pub mod local;
 pub mod pronestor;
