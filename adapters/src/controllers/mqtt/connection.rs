@@ -13,8 +13,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rumqttc::{
-    Client, ClientError, Connection, Event, LastWill, MqttOptions, Packet, QoS, TlsConfiguration,
-    Transport,
+    Client, ClientError, ConnectReturnCode, Connection, ConnectionError, Event, LastWill,
+    MqttOptions, Packet, QoS, TlsConfiguration, Transport,
 };
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
@@ -38,6 +38,8 @@ struct Link {
     /// The highest barrier seen back in this generation.
     synced: u64,
     last_error: Option<String>,
+    /// The broker refused the login or the client id: retrying will not help.
+    refused: Option<String>,
 }
 
 struct Shared {
@@ -163,6 +165,9 @@ impl BrokerLink {
         let deadline = Instant::now() + timeout;
         let mut link = self.shared.lock();
         while !link.connected {
+            if let Some(reason) = &link.refused {
+                return Err(MqttError::Refused(reason.clone()));
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(MqttError::Unreachable(
@@ -191,14 +196,17 @@ impl BrokerLink {
             .map_err(queue_error)
     }
 
+    /// Why there is no connection now.
     fn unreachable(&self) -> MqttError {
-        MqttError::Unreachable(
-            self.shared
-                .lock()
-                .last_error
-                .clone()
-                .unwrap_or_else(|| "not connected".into()),
-        )
+        let link = self.shared.lock();
+        match &link.refused {
+            Some(reason) => MqttError::Refused(reason.clone()),
+            None => MqttError::Unreachable(
+                link.last_error
+                    .clone()
+                    .unwrap_or_else(|| "not connected".into()),
+            ),
+        }
     }
 
     /// The retained messages the broker holds under the prefix, read back: sends a barrier and
@@ -330,6 +338,7 @@ impl Worker {
                         link.retained.clear();
                         link.synced = 0;
                         link.last_error = None;
+                        link.refused = None;
                         link.generation
                     };
                     self.shared.changed.notify_all();
@@ -360,9 +369,23 @@ impl Worker {
                 }
                 Ok(other) => debug!(event = ?other, "MQTT event."),
                 Err(e) => {
-                    let message = e.to_string();
+                    let refused = match &e {
+                        ConnectionError::ConnectionRefused(code) => Some(match code {
+                            ConnectReturnCode::BadUserNamePassword
+                            | ConnectReturnCode::NotAuthorized => {
+                                "the broker refused the username or password".to_owned()
+                            }
+                            ConnectReturnCode::BadClientId => {
+                                "the broker refused the client id".to_owned()
+                            }
+                            other => format!("the broker refused the connection ({other:?})"),
+                        }),
+                        _ => None,
+                    };
+                    let message = refused.clone().unwrap_or_else(|| e.to_string());
                     let was_connected = {
                         let mut link = self.shared.lock();
+                        link.refused = refused;
                         let was = link.connected;
                         link.connected = false;
                         link.last_error = Some(message.clone());

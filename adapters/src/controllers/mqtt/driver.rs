@@ -18,8 +18,8 @@ use tokio::sync::watch;
 use super::MqttError;
 use super::config::{MqttConfig, MqttSettings};
 use super::connection::BrokerLink;
-use super::render::{self, MqttPayload, MqttTarget, MqttTopic};
-use super::targets::TargetFilter;
+use super::render::{self, Kind, MqttPayload, MqttTarget, MqttTopic};
+use super::targets::{PatternKind, TargetFilter};
 
 /// The MQTT controller: desired state as retained messages on a broker.
 ///
@@ -36,8 +36,24 @@ pub struct MqttController {
 
 impl MqttController {
     /// Starts connecting to the broker in the background and returns at once. `known` are the
-    /// doors, zones and outputs that always have topics (see [`render::site_targets`]).
-    pub fn new(settings: &MqttSettings, known: BTreeSet<MqttTarget>) -> Result<Self, MqttError> {
+    /// doors, zones and outputs that always have topics (see [`render::site_targets`]); the
+    /// targets that `settings.filter` names exactly are added.
+    pub fn new(
+        settings: &MqttSettings,
+        mut known: BTreeSet<MqttTarget>,
+    ) -> Result<Self, MqttError> {
+        known.extend(settings.filter.patterns().iter().filter_map(|p| {
+            let kind = match p.kind {
+                PatternKind::Door => Kind::Door,
+                PatternKind::Zone => Kind::Zone,
+                PatternKind::Output => Kind::Output,
+                _ => return None,
+            };
+            Some(MqttTarget {
+                kind,
+                id: p.exact_id()?.to_owned(),
+            })
+        }));
         let link = BrokerLink::start(settings)?;
         Ok(MqttController {
             filter: settings.filter.clone(),

@@ -43,6 +43,9 @@ pub enum MqttError {
     Unreachable(String),
     #[error("MQTT broker timed out: {0}")]
     Timeout(String),
+    /// The broker refused the login or the client id; fix the config.
+    #[error("MQTT broker refused klar: {0}")]
+    Refused(String),
 }
 
 impl MqttError {
@@ -57,6 +60,7 @@ impl From<MqttError> for ControllerError {
         match e {
             MqttError::Unreachable(m) => ControllerError::Unreachable(m),
             MqttError::Timeout(m) => ControllerError::Timeout(m),
+            MqttError::Refused(m) => ControllerError::Rejected(m),
             other => ControllerError::Protocol(other.to_string()),
         }
     }

@@ -114,6 +114,14 @@ impl TargetPattern {
         Ok(TargetPattern { kind, id })
     }
 
+    /// The id, when the pattern names exactly one.
+    pub fn exact_id(&self) -> Option<&str> {
+        match &self.id {
+            IdPattern::Exact(id) => Some(id),
+            IdPattern::Prefix(_) => None,
+        }
+    }
+
     /// Whether the pattern names this kind and id.
     pub fn matches_id(&self, kind: PatternKind, id: &str) -> bool {
         self.kind == kind
