@@ -78,6 +78,9 @@ impl std::fmt::Display for UnilockObject {
     }
 }
 
+/// What one object is asked for on its table, and the plan targets asking.
+type Asked = (Vec<(Window, Value)>, Vec<Target>);
+
 /// A membership's windows, and the shared exception it follows if bound so.
 type GroupWindows = (Vec<Window>, Option<u32>);
 
@@ -99,6 +102,20 @@ impl UnilockDriver {
 
     fn binding(&self, keys: &[String]) -> Option<(&String, &Binding)> {
         keys.iter().find_map(|k| self.bindings.get_key_value(k))
+    }
+
+    /// Every door, zone and output following a table, as `door D-101`, `zone Z`, `output O`.
+    fn followers(&self, table: &str) -> Vec<String> {
+        let on = |kind: &str, map: &BTreeMap<String, String>| -> Vec<String> {
+            map.iter()
+                .filter(|(_, t)| t.as_str() == table)
+                .map(|(id, _)| format!("{kind} {id}"))
+                .collect()
+        };
+        let mut all = on("door", &self.inst.doors);
+        all.extend(on("zone", &self.inst.zones));
+        all.extend(on("output", &self.inst.outputs));
+        all
     }
 
     /// The person group a rule's group name means, and the shared exception its membership
@@ -136,6 +153,8 @@ impl UnilockDriver {
         let mut tables: BTreeMap<String, Vec<(Window, Value)>> = BTreeMap::new();
         let mut blocks: BTreeMap<(String, String), Vec<Window>> = BTreeMap::new();
         let mut days: BTreeMap<NaiveDate, DayType> = BTreeMap::new();
+        // Unbound doors, zones and outputs: table -> object -> (what it asks for, the targets).
+        let mut defaults: BTreeMap<String, BTreeMap<String, Asked>> = BTreeMap::new();
         // person -> group -> (validity of the membership)
         let mut members: BTreeMap<PersonKey, BTreeMap<String, GroupWindows>> = BTreeMap::new();
         let unbound = |target: &Target, message: String| Problem {
@@ -168,7 +187,11 @@ impl UnilockDriver {
                     }
                     Some((key, _)) => problems.push(unbound(target, format!("binding {key:?} must name a shared_exception or a table"))),
                     None => match default_table {
-                        Some(t) => tables.entry(t.clone()).or_default().extend(windows.iter().map(|w| (*w, value))),
+                        Some(t) => {
+                            let slot = defaults.entry(t.clone()).or_default().entry(object.to_owned()).or_default();
+                            slot.0.extend(windows.iter().map(|w| (*w, value)));
+                            slot.1.push(target.clone());
+                        }
                         None => problems.push(unbound(target, format!("{object} is not in the installation and has no binding"))),
                     },
                 }
@@ -297,6 +320,39 @@ impl UnilockDriver {
                             }
                         }
                     }
+                }
+            }
+        }
+
+        // An exception on a table changes every object following it: klar uses one by default only
+        // when all of them are asked for exactly the same.
+        for (table, asked) in defaults {
+            let followers = self.followers(&table);
+            let mut wants: Vec<Vec<(Window, Value)>> = followers
+                .iter()
+                .map(|f| {
+                    let mut list = asked.get(f).map(|(l, _)| l.clone()).unwrap_or_default();
+                    list.sort();
+                    list
+                })
+                .collect();
+            wants.dedup();
+            if wants.len() == 1 {
+                tables
+                    .entry(table)
+                    .or_default()
+                    .extend(asked.into_values().next().into_iter().flat_map(|(l, _)| l));
+                continue;
+            }
+            for (object, (_, targets)) in asked {
+                for target in targets {
+                    problems.push(unbound(
+                        &target,
+                        format!(
+                            "{object} has no binding and shares table {table:?} with {}, which are not asked for the same windows; give it a table of its own or bind it to a shared exception",
+                            followers.iter().filter(|f| **f != object).cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
                 }
             }
         }

@@ -151,21 +151,20 @@ fn bound_targets_unite_into_one_shared_exception_and_persons_get_validity() {
 #[test]
 fn unbound_doors_default_to_a_klar_exception_on_their_table() {
     let d = driver("");
+    let unlock = |door: &str| {
+        (
+            Target::Door {
+                door: door.into(),
+                level: DoorLevel::Unlocked,
+            },
+            vec![w((9, 45), (11, 15))],
+        )
+    };
+    // D-101 and D-102 both follow table "office": asked the same, one exception serves both.
     let p = plan(vec![
-        (
-            Target::Door {
-                door: "D-101".into(),
-                level: DoorLevel::Unlocked,
-            },
-            vec![w((9, 45), (11, 15))],
-        ),
-        (
-            Target::Door {
-                door: "D-999".into(),
-                level: DoorLevel::Unlocked,
-            },
-            vec![w((9, 45), (11, 15))],
-        ),
+        unlock("D-101"),
+        unlock("D-102"),
+        unlock("D-999"),
         (
             Target::Output {
                 output: "K-101-LYS".into(),
@@ -188,6 +187,32 @@ fn unbound_doors_default_to_a_klar_exception_on_their_table() {
     assert_eq!(desired.problems.len(), 1);
     assert_eq!(desired.problems[0].kind, ProblemKind::Unbound);
     assert!(desired.problems[0].message.contains("D-999"));
+}
+
+#[test]
+fn a_shared_table_is_not_used_for_one_of_its_doors() {
+    let d = driver("");
+    // Only D-101 is asked for: an exception on "office" would open D-102 too.
+    let p = plan(vec![(
+        Target::Door {
+            door: "D-101".into(),
+            level: DoorLevel::Unlocked,
+        },
+        vec![w((9, 45), (11, 15))],
+    )]);
+    let desired = d.desired(&p);
+    assert!(desired.objects.is_empty(), "{:?}", desired.objects);
+    assert_eq!(desired.problems.len(), 1);
+    assert!(
+        desired.problems[0]
+            .message
+            .contains("shares table \"office\" with door D-102"),
+        "{}",
+        desired.problems[0]
+    );
+    // With a binding to a table the integrator takes the responsibility.
+    let d = driver("[bindings]\n\"door:D-101\" = { table = \"office\" }\n");
+    assert_eq!(d.desired(&p).objects.len(), 1);
 }
 
 #[test]
