@@ -47,6 +47,8 @@ pub struct Mosquitto {
     child: Option<Child>,
     /// `user:password` lines, when the broker requires a login.
     users: Vec<(String, String)>,
+    /// Serve TLS only, with a certificate signed by the test CA at [`Mosquitto::ca_file`].
+    tls: bool,
 }
 
 impl Mosquitto {
@@ -65,14 +67,37 @@ impl Mosquitto {
                 .iter()
                 .map(|(u, p)| (u.to_string(), p.to_string()))
                 .collect(),
+            tls: false,
         };
         broker.write_config();
         broker.spawn();
         broker
     }
 
+    /// Starts a broker that speaks TLS only, with a fresh test CA and a certificate for
+    /// 127.0.0.1 made by `openssl`.
+    pub fn start_tls() -> Mosquitto {
+        let mut broker = Mosquitto {
+            port: crate::common::free_port(),
+            dir: tempfile::tempdir().expect("a scratch folder"),
+            child: None,
+            users: Vec::new(),
+            tls: true,
+        };
+        make_certificates(broker.dir.path());
+        broker.write_config();
+        broker.spawn();
+        broker
+    }
+
     pub fn url(&self) -> String {
-        format!("mqtt://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "mqtts" } else { "mqtt" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// The test CA's certificate (PEM), for TLS brokers.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
     }
 
     fn write_config(&self) {
@@ -80,6 +105,23 @@ impl Mosquitto {
             "listener {} 127.0.0.1\npersistence false\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n",
             self.port
         );
+        // Started as root, mosquitto switches to the `mosquitto` user, which cannot read this
+        // scratch folder; stay the user the tests run as.
+        if let Ok(out) = Command::new("id").arg("-un").output() {
+            let user = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            if out.status.success() && !user.is_empty() {
+                conf.push_str(&format!("user {user}\n"));
+            }
+        }
+        if self.tls {
+            let d = self.dir.path();
+            conf.push_str(&format!(
+                "cafile {}\ncertfile {}\nkeyfile {}\n",
+                d.join("ca.pem").display(),
+                d.join("server.pem").display(),
+                d.join("server.key").display()
+            ));
+        }
         if self.users.is_empty() {
             conf.push_str("allow_anonymous true\n");
         } else {
@@ -161,6 +203,73 @@ impl Drop for Mosquitto {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it, in `dir`.
+fn make_certificates(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().unwrap_or_else(|e| {
+            panic!("openssl is needed for the MQTT TLS test ({e}); install it with `sudo apt-get install -y openssl`")
+        });
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=klar test CA",
+    ]);
+    run(&ca);
+    let mut csr = vec!["req"];
+    csr.extend(ec);
+    csr.extend([
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    run(&csr);
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .expect("write the extension file");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
 }
 
 /// One message as a subscriber saw it.

@@ -262,6 +262,11 @@ impl MqttConfig {
         Ok(Broker { host, port, tls })
     }
 
+    /// The targets MQTT drives, for routing the plan between controllers.
+    pub fn filter(&self) -> Result<TargetFilter, ConfigError> {
+        TargetFilter::parse(&self.targets).map_err(ConfigError::Invalid)
+    }
+
     fn password_ref(&self) -> SecretRef {
         SecretRef {
             env: self.password_env.clone(),
@@ -274,7 +279,7 @@ impl MqttConfig {
     pub fn resolve(&self, base_dir: &Path) -> Result<MqttSettings, ConfigError> {
         self.validate()?;
         let broker = self.broker()?;
-        let filter = TargetFilter::parse(&self.targets).map_err(ConfigError::Invalid)?;
+        let filter = self.filter()?;
         let credentials = match &self.username {
             None => None,
             Some(user) if self.password_env.is_none() && self.password_file.is_none() => {

@@ -195,6 +195,16 @@ impl TargetFilter {
         });
         out
     }
+
+    /// The plan without the targets this filter owns: what is left for the other controller
+    /// when a site hands these targets to MQTT only. Pure.
+    pub fn exclude(&self, plan: &Plan) -> Plan {
+        let mut out = plan.clone();
+        out.entries.retain(|e| !self.owns(&e.target));
+        out.conflicts.retain(|c| !self.owns(&c.target));
+        out.adjustments.retain(|a| !self.owns(&a.target));
+        out
+    }
 }
 
 #[cfg(test)]
@@ -292,5 +302,10 @@ mod tests {
         // A filter that owns the group keeps the person.
         let g = TargetFilter::parse(&["group:G"]).unwrap();
         assert_eq!(g.filter(&plan).persons.len(), 1);
+        // Filter and exclude split the plan in two.
+        let rest = f.exclude(&plan);
+        assert_eq!(rest.entries.len(), 2);
+        assert!(rest.entries.iter().all(|e| !f.owns(&e.target)));
+        assert_eq!(rest.persons.len(), 1);
     }
 }
