@@ -119,14 +119,21 @@ impl HttpError {
     }
 }
 
-/// A request to send: method, URL, headers, optional body.
-#[derive(Debug, Clone)]
+/// A request to send: method, URL, headers, optional body. Its `Debug` shows the method and the
+/// redacted URL only (bodies carry passwords and tokens).
+#[derive(Clone)]
 pub struct HttpRequest {
     method: reqwest::Method,
     url: url::Url,
     headers: HeaderMap,
     body: Option<Vec<u8>>,
     retry: bool,
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HttpRequest({} {})", self.method, self.redacted_url())
+    }
 }
 
 impl HttpRequest {
@@ -213,14 +220,21 @@ impl HttpRequest {
     }
 }
 
-/// An answer with its body read (within the size limit).
-#[derive(Debug, Clone)]
+/// An answer with its body read (within the size limit). Its `Debug` leaves out the headers
+/// (`Set-Cookie`) and the body (tokens).
+#[derive(Clone)]
 pub struct HttpResponse {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
     /// The request's URL, redacted, for error texts.
     pub url: String,
+}
+
+impl std::fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HttpResponse({} from {}, {} bytes)", self.status, self.url, self.body.len())
+    }
 }
 
 impl HttpResponse {

@@ -81,14 +81,15 @@ pub fn parse_time_zone(name: &str) -> Option<Tz> {
     windows_time_zone(n)
 }
 
-/// The IANA zone for a Windows time-zone name (the CLDR "001" mapping, for the zones a Danish
+/// The IANA zone for a Windows time-zone name (the CLDR mapping, for the zones a Danish
 /// or European site meets, plus a few more). Outlook also writes them with a prefix such as
 /// `(UTC+01:00) Brussels, Copenhagen, Madrid, Paris`; those are recognised too.
 pub fn windows_time_zone(name: &str) -> Option<Tz> {
     use chrono_tz::{America, Asia, Atlantic, Australia, Europe};
     let n = name.trim();
     let by_name = match n {
-        "Romance Standard Time" => Some(Europe::Paris),
+        // CLDR's "001" zone is Paris; the rules are Copenhagen's, and a Danish site reads better.
+        "Romance Standard Time" => Some(Europe::Copenhagen),
         "W. Europe Standard Time" => Some(Europe::Berlin),
         "Central Europe Standard Time" => Some(Europe::Budapest),
         "Central European Standard Time" => Some(Europe::Warsaw),
@@ -189,9 +190,10 @@ mod tests {
 
     #[test]
     fn windows_names() {
+        assert_eq!(parse_time_zone("Romance Standard Time"), Some(Copenhagen));
         assert_eq!(
-            parse_time_zone("Romance Standard Time"),
-            Some(chrono_tz::Europe::Paris)
+            parse_time_zone("W. Europe Standard Time"),
+            Some(chrono_tz::Europe::Berlin)
         );
         assert_eq!(parse_time_zone("Europe/Copenhagen"), Some(Copenhagen));
         assert_eq!(

@@ -91,9 +91,10 @@ impl IcalSource {
                     .send(&HttpRequest::get(u)?.header("Accept", "text/calendar"))
                     .await?;
                 if !(200..300).contains(&resp.status) {
+                    // Not the URL: a published calendar's URL is its password.
                     return Err(SourceError::Vendor(format!(
-                        "calendar feed {}: HTTP {}",
-                        resp.url, resp.status
+                        "calendar feed: HTTP {}",
+                        resp.status
                     )));
                 }
                 String::from_utf8(resp.body).map_err(|_| SourceError::Malformed {
