@@ -115,3 +115,30 @@ fn a_new_instance_publishes_the_state_that_holds_now() {
     assert_eq!(report.actions.len(), 1, "{:?}", report.actions);
     fresh.expect("klar/output/K-101-LYS/state", "on");
 }
+
+#[test]
+fn a_long_schedule_is_published_whole() {
+    let broker = Mosquitto::start();
+    let mut controller = MqttController::new(&settings(&broker), BTreeSet::new()).unwrap();
+    controller.wait_connected(CONNECT).unwrap();
+    // A sports hall booked in 10-minute slots: 200 windows, about 20 KiB of JSON.
+    let windows: Vec<_> = (0..200)
+        .map(|i| {
+            let from = t(8, 0) + chrono::Duration::minutes(10 * i);
+            let to = from + chrono::Duration::minutes(5);
+            (output("K-HAL-LYS"), from, to, "slot")
+        })
+        .collect();
+    let plan = plan_of(t(8, 0), &windows);
+    controller.publish_plan(&plan, t(8, 1)).unwrap();
+    let mut sub = Subscriber::connect(&broker, "klar/#");
+    let schedule = sub.wait_for("klar/output/K-HAL-LYS/schedule", CONNECT, |_| true);
+    assert!(
+        schedule.payload.len() > 10 * 1024,
+        "{}",
+        schedule.payload.len()
+    );
+    let doc: serde_json::Value = serde_json::from_str(&schedule.payload).unwrap();
+    assert_eq!(doc["windows"].as_array().unwrap().len(), 200);
+    assert!(sub.expect("klar/output/K-HAL-LYS/state", "on").retained);
+}

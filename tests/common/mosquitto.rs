@@ -299,6 +299,7 @@ impl Subscriber {
             "127.0.0.1",
             broker.port,
         );
+        options.set_max_packet_size(1024 * 1024, 1024 * 1024);
         if let Some((u, p)) = login {
             options.set_credentials(u, p);
         }

@@ -24,6 +24,8 @@ use crate::controllers::mqtt::MqttError;
 
 /// Requests rumqttc may queue; a full queue is reported, never waited on forever.
 const REQUEST_QUEUE: usize = 8192;
+/// rumqttc's default (10 KiB) is too small for the schedule of a busy door.
+const MAX_PACKET: usize = 1024 * 1024;
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
@@ -87,6 +89,7 @@ impl BrokerLink {
             .set_keep_alive(settings.keep_alive.max(Duration::from_secs(5)))
             .set_clean_session(true)
             .set_request_channel_capacity(REQUEST_QUEUE)
+            .set_max_packet_size(MAX_PACKET, MAX_PACKET)
             .set_last_will(LastWill::new(
                 status_topic.clone(),
                 "offline",
