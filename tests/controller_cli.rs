@@ -88,6 +88,12 @@ fn sync_twice_then_cancel() {
         stdout(&second),
         "unilock-sim: no change (the controller is in step with the plan)\n"
     );
+    // Without --bookings: the store's last good snapshot, and still no change.
+    let from_store = klar(&["sync", "--at", "2026-11-23T08:00"], &site.config_path());
+    assert_eq!(
+        stdout(&from_store),
+        "unilock-sim: no change (the controller is in step with the plan)\n"
+    );
 
     let file = write_bookings(&site, &[cancelled(booking("B-1", (10, 0), (11, 0)))]);
     let third = sync(&site, &file, "2026-11-23T09:00");

@@ -81,3 +81,29 @@ fn the_pin_opens_during_the_booking_and_is_refused_after() {
     assert!(grant.pin_set);
     assert_eq!(grant.doors, vec!["D-101", "D-102"]);
 }
+
+#[test]
+fn after_the_booking_the_next_sync_removes_klars_objects_as_expired() {
+    let site = Site::new();
+    let mut c = site.embedded();
+    let bookings = [booking("B-1", (10, 0), (11, 0))];
+    site.sync(&mut c, &bookings, local(8, 0)).unwrap();
+    let cycle = site.sync(&mut c, &bookings, local(11, 30)).unwrap();
+    assert_eq!(cycle.report.actions.len(), 4, "{:?}", cycle.report.actions);
+    assert!(
+        cycle
+            .changes
+            .iter()
+            .all(|ch| ch.reason == ChangeReason::Expired),
+        "{:?}",
+        cycle.changes
+    );
+    let db = c.simulator().database();
+    assert!(
+        db.shared_exceptions.is_empty() && db.persons.is_empty() && db.table_exceptions.is_empty()
+    );
+    assert_eq!(
+        level(c.simulator(), "D-101", local(11, 30)),
+        DoorLevel::Locked
+    );
+}

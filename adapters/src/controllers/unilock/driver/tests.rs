@@ -384,3 +384,44 @@ fn readiness_names_what_is_out_of_step() {
         vec!["person member:42 is not a member of Mødegæster as booked".to_owned()]
     );
 }
+
+#[test]
+fn a_person_another_owner_holds_is_reported_blocked_and_left_alone() {
+    let d = driver(BINDINGS);
+    let mut c = EmbeddedUnilock::open(d, None).unwrap();
+    let mut theirs = PersonRecord {
+        name: "Mette (hand-made)".into(),
+        pin: Some(Secret::new("9999")),
+        cards: vec![],
+        validity: vec![],
+        memberships: vec![],
+        owner: "adgangseditor".into(),
+    };
+    c.simulator_mut()
+        .write(&WriteRequest {
+            at: local(23, 6, 0),
+            write: Write::PutPerson {
+                id: "member:42".into(),
+                person: theirs.clone(),
+            },
+        })
+        .unwrap();
+    let p = booking_plan();
+    let report = reconcile(&mut c, &p, ReconcileOptions::at(p.at)).unwrap();
+    assert_eq!(
+        report.actions.len(),
+        1,
+        "only the shared exception: {:?}",
+        report.actions
+    );
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|pr| pr.kind == ProblemKind::Blocked && pr.message.contains("person member:42")),
+        "{:?}",
+        report.problems
+    );
+    theirs.owner = "adgangseditor".into();
+    assert_eq!(c.simulator().database().persons["member:42"], theirs);
+}
