@@ -4,6 +4,7 @@
 //! world: the clock, the network, files, signals. Each subcommand is one file in `cli/`.
 
 mod cli;
+mod daemon;
 
 use std::process::ExitCode;
 

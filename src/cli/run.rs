@@ -1,10 +1,93 @@
 //! `klar run`: the daemon: poll, plan, reconcile, reload, serve the dashboard.
 
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use klar_adapters::http::HttpConfig;
+use tokio::sync::watch;
+use tracing::info;
+
 use super::Outcome;
+use crate::daemon::{self, SystemClock};
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The site config.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// The dashboard's address; default `[web] listen`, else 127.0.0.1:7878.
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+}
 
-pub fn run(_args: Args) -> Outcome {
-    anyhow::bail!("klar run is not built yet")
+pub fn run(args: Args) -> Outcome {
+    let site = super::load_site(&args.config)?;
+    let settings =
+        daemon::settings::DaemonSettings::from_table(&site.daemon).map_err(super::BadInput)?;
+    init_logs(&settings.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let opened =
+            daemon::Core::open(&args.config, Arc::new(SystemClock), HttpConfig::default())?;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let running = daemon::start(opened, stop_rx.clone())?;
+        let listen = match args.listen {
+            Some(addr) => addr,
+            None => site
+                .web
+                .get("listen")
+                .and_then(|v| v.as_str())
+                .map(str::parse)
+                .transpose()
+                .map_err(|e| super::BadInput(format!("[web] listen: {e}")))?
+                .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 7878))),
+        };
+        let url = daemon::web::serve(&running, listen, stop_rx).await?;
+        info!(config = %running.core.config.display(), dashboard = %url, "klar is running.");
+        shutdown_signal().await;
+        info!("Shutting down: finishing the apply in progress.");
+        stop_tx.send_replace(true);
+        running.join().await;
+        info!("Stopped.");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Logs to stderr with the level from `RUST_LOG`, else `[daemon] log`.
+pub fn init_logs(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

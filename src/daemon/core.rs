@@ -1,0 +1,278 @@
+//! What the daemon's tasks share: the rule set in force, each source's bookings, the store, and
+//! the status the dashboard shows. Each step (poll one source, plan, apply) is a method here, so
+//! a test can drive the daemon's logic with its own clock and no tasks at all.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use klar_adapters::controllers::unilock::{DynUnilock, controller_for};
+use klar_adapters::http::{HttpClient, HttpConfig};
+use klar_adapters::sources::{self, BuildContext, PollRequest, Source};
+use klar_engine::model::{Booking, SourceName};
+use klar_engine::plan::{Plan, PlanInput, plan};
+use klar_engine::reconcile::{ReconcileOptions, sync_cycle};
+use klar_engine::reload::{RuleSet, RuleSetCell, load_initial};
+use klar_engine::rules::pack::LoadOptions;
+use klar_engine::store::Store;
+use tracing::{info, warn};
+
+use super::bookings::SourceBookings;
+use super::clock::Clock;
+use super::schedule::{PollSchedule, Scope};
+use super::settings::DaemonSettings;
+use super::status::{ApplyStatus, SourceStatus, Status};
+
+/// The shared state. Locks are held for one step and never across an await.
+pub struct Core {
+    pub config: PathBuf,
+    pub settings: DaemonSettings,
+    pub rules: Arc<RuleSetCell>,
+    pub clock: Arc<dyn Clock>,
+    store: Mutex<Store>,
+    bookings: Mutex<BTreeMap<SourceName, SourceBookings>>,
+    status: Mutex<Status>,
+}
+
+/// A source with its schedule, owned by its poller.
+pub struct Poller {
+    pub source: Box<dyn Source>,
+    pub schedule: PollSchedule,
+}
+
+/// Everything `Core::open` builds: the core, one poller per source, the controller.
+pub struct Opened {
+    pub core: Arc<Core>,
+    pub pollers: Vec<Poller>,
+    pub controller: DynUnilock,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Core {
+    /// Loads the site config and its rule packs (their cases must pass), opens the store and
+    /// loads each source's last good snapshot, builds the sources and the controller.
+    pub fn open(config: &Path, clock: Arc<dyn Clock>, http: HttpConfig) -> anyhow::Result<Opened> {
+        let config = std::fs::canonicalize(config)
+            .with_context(|| format!("{}: cannot read", config.display()))?;
+        let prepared = load_initial(&config, &LoadOptions::default())
+            .map_err(|e| crate::cli::BadInput(format!("the rules cannot be loaded: {e}")))?;
+        for file in &prepared.snapshot_drift {
+            warn!(case = %file.display(), "Case snapshot missing or different; run klar rules test --accept.");
+        }
+        let site = prepared.rules.site.clone();
+        let settings = DaemonSettings::from_table(&site.daemon).map_err(crate::cli::BadInput)?;
+        let store_path = store_path(&site);
+        let store = Store::open(&store_path).map_err(|e| crate::cli::BadInput(e.to_string()))?;
+        let now = clock.now();
+
+        let http = HttpClient::new(http).context("building the HTTP client")?;
+        let ctx = BuildContext {
+            http,
+            base_dir: site.base_dir.clone(),
+            time_zone: site.site.time_zone,
+        };
+        let mut pollers = Vec::new();
+        let mut bookings = BTreeMap::new();
+        let mut status = Status::default();
+        for sc in &site.sources {
+            let source =
+                sources::build(sc, &ctx).map_err(|e| crate::cli::BadInput(e.to_string()))?;
+            let schedule = PollSchedule::new(
+                now,
+                source.cadence(),
+                settings
+                    .full_every_minutes
+                    .map(|m| std::time::Duration::from_secs(m * 60)),
+                Some((
+                    std::time::Duration::from_secs(settings.near_every_seconds),
+                    std::time::Duration::from_secs(settings.near_ahead_minutes * 60),
+                )),
+            );
+            let name = source.name().clone();
+            let known = match store
+                .snapshot(&name)
+                .context("reading the last good snapshot")?
+            {
+                Some(snap) => {
+                    info!(source = %name, bookings = snap.bookings.len(), fetched_at = %snap.fetched_at, "Last good snapshot loaded.");
+                    SourceBookings::from_store(name.clone(), snap.bookings, snap.fetched_at)
+                }
+                None => SourceBookings::new(name.clone()),
+            };
+            status.sources.push(SourceStatus {
+                name: name.to_string(),
+                kind: source.kind().to_owned(),
+                bookings: known.bookings().len(),
+                last_good: known.fetched_at(),
+                ..SourceStatus::default()
+            });
+            bookings.insert(name, known);
+            pollers.push(Poller { source, schedule });
+        }
+        let controller = controller_for(&site, Some(store_path.with_extension("unilock-sim.json")))
+            .map_err(|e| crate::cli::BadInput(e.to_string()))?;
+        status.rules = super::status::RulesStatus::of(&prepared.rules);
+        let core = Core {
+            config,
+            settings,
+            rules: Arc::new(RuleSetCell::new(prepared.rules)),
+            clock,
+            store: Mutex::new(store),
+            bookings: Mutex::new(bookings),
+            status: Mutex::new(status),
+        };
+        Ok(Opened {
+            core: Arc::new(core),
+            pollers,
+            controller,
+        })
+    }
+
+    /// Polls one source for `scope` and lets the guard judge the answer. Returns whether the
+    /// bookings in force changed. A failure changes nothing and is reported.
+    pub async fn poll(&self, poller: &mut Poller, scope: Scope) -> bool {
+        let now = self.clock.now();
+        let window = poller.schedule.window(scope, now);
+        let name = poller.source.name().clone();
+        let result = poller.source.poll(PollRequest { now, window }).await;
+        if result.is_err() && scope == Scope::Full {
+            // Try the full horizon again at the next near slot rather than a whole cadence later.
+            let retry = i64::try_from(self.settings.near_every_seconds.max(30)).unwrap_or(30);
+            poller
+                .schedule
+                .full_now(now + chrono::Duration::seconds(retry));
+        }
+        let (merge, snapshot) = {
+            let mut all = lock(&self.bookings);
+            let entry = all
+                .entry(name.clone())
+                .or_insert_with(|| SourceBookings::new(name.clone()));
+            let merge = entry.merge(result.as_ref(), now);
+            (merge, entry.bookings().to_vec())
+        };
+        if merge.save
+            && let Err(e) = lock(&self.store).save_snapshot(&name, now, &snapshot)
+        {
+            warn!(source = %name, error = %e, "Cannot save the snapshot; it stays in force in memory.");
+        }
+        if merge.changed {
+            info!(source = %name, scope = scope.as_str(), bookings = snapshot.len(), "Bookings changed.");
+        } else {
+            tracing::debug!(source = %name, scope = scope.as_str(), bookings = snapshot.len(), "Poll done; no change.");
+        }
+        let mut status = lock(&self.status);
+        if let Some(s) = status.sources.iter_mut().find(|s| s.name == name.as_str()) {
+            s.last_poll = Some(now);
+            s.last_scope = Some(scope.as_str().to_owned());
+            s.bookings = snapshot.len();
+            s.polls += 1;
+            match &result {
+                Ok(_) => {
+                    s.last_good = Some(now);
+                    s.last_error = None;
+                }
+                Err(e) => {
+                    s.last_error = Some(e.to_string());
+                    s.failures += 1;
+                }
+            }
+            s.health = Some(merge.health.clone());
+        }
+        merge.changed
+    }
+
+    /// Every booking in force, all sources.
+    pub fn bookings(&self) -> Vec<Booking> {
+        lock(&self.bookings)
+            .values()
+            .flat_map(|s| s.bookings().iter().cloned())
+            .collect()
+    }
+
+    /// The plan at `now` from the bookings in force and the rule set in force: always rebuilt
+    /// from scratch.
+    pub fn plan(&self, now: DateTime<Utc>) -> Plan {
+        let rules: Arc<RuleSet> = self.rules.current();
+        let bookings = self.bookings();
+        let p = plan(&PlanInput {
+            bookings: &bookings,
+            packs: &rules.packs,
+            site: &rules.site,
+            now,
+        });
+        let mut status = lock(&self.status);
+        status.plan = Some(super::status::PlanStatus::of(&p, rules.generation));
+        p
+    }
+
+    /// Reconciles the controller with `plan` and records it. Blocking: call from a blocking
+    /// thread. Each action is whole on the controller; a cycle interrupted between actions
+    /// converges at the next one.
+    pub fn apply(&self, controller: &mut DynUnilock, plan: &Plan) -> ApplyStatus {
+        let mut store = lock(&self.store);
+        let result = sync_cycle(
+            controller.as_mut(),
+            plan,
+            &mut store,
+            ReconcileOptions::at(plan.at),
+        );
+        drop(store);
+        let status = match result {
+            Ok(cycle) => {
+                for action in &cycle.report.actions {
+                    info!(controller = %cycle.report.controller, action = %action, "Applied.");
+                }
+                for p in &cycle.report.problems {
+                    warn!(controller = %cycle.report.controller, problem = %p, "Cannot realise as planned.");
+                }
+                ApplyStatus {
+                    at: plan.at,
+                    actions: cycle.report.actions.len(),
+                    problems: cycle
+                        .report
+                        .problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
+                    error: None,
+                }
+            }
+            Err(e) => {
+                warn!(transient = e.is_transient(), error = %e, "Apply failed; the next cycle applies what is missing.");
+                ApplyStatus {
+                    at: plan.at,
+                    actions: 0,
+                    problems: Vec::new(),
+                    error: Some(e.to_string()),
+                }
+            }
+        };
+        lock(&self.status).last_apply = Some(status.clone());
+        status
+    }
+
+    /// A copy of the status for the dashboard and logs.
+    pub fn status(&self) -> Status {
+        lock(&self.status).clone()
+    }
+
+    /// Updates the status in place.
+    pub fn with_status(&self, f: impl FnOnce(&mut Status)) {
+        f(&mut lock(&self.status));
+    }
+}
+
+/// The store file: `[store] path`, else `klar.db` beside the config.
+pub fn store_path(site: &klar_engine::site::SiteConfig) -> PathBuf {
+    let configured = site
+        .store
+        .get("path")
+        .and_then(|v| v.as_str())
+        .unwrap_or("klar.db");
+    site.resolve(Path::new(configured))
+}

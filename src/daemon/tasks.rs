@@ -1,0 +1,345 @@
+//! The daemon's tasks and the channels between them.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use klar_adapters::controllers::unilock::DynUnilock;
+use klar_engine::plan::Plan;
+use klar_engine::reload::watch::{RuleWatcher, watch};
+use klar_engine::reload::{Debouncer, ReloadOutcome, Reloader};
+use klar_engine::rules::pack::LoadOptions;
+use tokio::sync::{mpsc, watch as channel};
+use tokio::task::JoinHandle;
+use tracing::{error, info, warn};
+
+use super::core::{Core, Opened, Poller};
+use super::status::RulesStatus;
+
+/// A running daemon: its core, and its tasks to wait for after shutdown.
+pub struct Running {
+    pub core: Arc<Core>,
+    handle: Arc<Handle>,
+    tasks: Vec<JoinHandle<()>>,
+    _watcher: Option<RuleWatcher>,
+}
+
+/// What the web server may ask of a running daemon.
+pub struct Handle {
+    pub core: Arc<Core>,
+    sync_now: channel::Sender<u64>,
+    reload_all: mpsc::UnboundedSender<PathBuf>,
+}
+
+impl Running {
+    pub fn handle(&self) -> Arc<Handle> {
+        self.handle.clone()
+    }
+
+    /// Waits for every task to end (after the shutdown channel said so).
+    pub async fn join(self) {
+        for task in self.tasks {
+            if let Err(e) = task.await {
+                error!(error = %e, "A daemon task ended abnormally.");
+            }
+        }
+    }
+}
+
+impl Handle {
+    /// Asks every poller for a full poll now.
+    pub fn sync_now(&self) {
+        self.sync_now.send_modify(|n| *n += 1);
+    }
+
+    /// Asks for the site config and every pack to be validated and swapped in again.
+    pub fn reload_all(&self) {
+        let rules = self.core.rules.current();
+        let _ = self.reload_all.send(self.core.config.clone());
+        for p in &rules.site.rules.packs {
+            let _ = self
+                .reload_all
+                .send(rules.site.resolve(p).join("pack.toml"));
+        }
+    }
+}
+
+/// Starts the tasks. They stop when `shutdown` becomes true.
+pub fn start(opened: Opened, shutdown: channel::Receiver<bool>) -> anyhow::Result<Running> {
+    let Opened {
+        core,
+        pollers,
+        controller,
+    } = opened;
+    let (bookings_tx, bookings_rx) = channel::channel(0u64);
+    let (rules_tx, rules_rx) = channel::channel(core.rules.current().generation);
+    let (plan_tx, plan_rx) = channel::channel::<Option<(u64, Arc<Plan>)>>(None);
+    let (sync_tx, sync_rx) = channel::channel(0u64);
+    let (paths_tx, paths_rx) = mpsc::unbounded_channel::<PathBuf>();
+
+    let mut tasks = Vec::new();
+    for poller in pollers {
+        tasks.push(tokio::spawn(poll_task(
+            core.clone(),
+            poller,
+            bookings_tx.clone(),
+            sync_rx.clone(),
+            shutdown.clone(),
+        )));
+    }
+    let watcher = {
+        let rules = core.rules.current();
+        let dirs: Vec<PathBuf> = rules
+            .site
+            .rules
+            .packs
+            .iter()
+            .map(|p| rules.site.resolve(p))
+            .collect();
+        let tx = paths_tx.clone();
+        match watch(&core.config, &dirs, move |path| {
+            let _ = tx.send(path);
+        }) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                warn!(error = %e, "Cannot watch the rule folders; hot reload is off.");
+                None
+            }
+        }
+    };
+    tasks.push(tokio::spawn(reload_task(
+        core.clone(),
+        paths_rx,
+        rules_tx,
+        shutdown.clone(),
+    )));
+    tasks.push(tokio::spawn(plan_task(
+        core.clone(),
+        bookings_rx,
+        rules_rx,
+        plan_tx,
+        shutdown.clone(),
+    )));
+    tasks.push(tokio::spawn(reconcile_task(
+        core.clone(),
+        controller,
+        plan_rx,
+        shutdown,
+    )));
+    Ok(Running {
+        handle: Arc::new(Handle {
+            core: core.clone(),
+            sync_now: sync_tx,
+            reload_all: paths_tx,
+        }),
+        core,
+        tasks,
+        _watcher: watcher,
+    })
+}
+
+/// Sleeps for `d` unless shutdown comes first; true when shutting down.
+async fn sleep_or_stop(d: Duration, shutdown: &mut channel::Receiver<bool>) -> bool {
+    if *shutdown.borrow() {
+        return true;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(d) => false,
+        _ = shutdown.changed() => true,
+    }
+}
+
+/// One source: poll when the schedule says so, tell the planner when its bookings changed.
+async fn poll_task(
+    core: Arc<Core>,
+    mut poller: Poller,
+    bookings_tx: channel::Sender<u64>,
+    mut sync_rx: channel::Receiver<u64>,
+    mut shutdown: channel::Receiver<bool>,
+) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let now = core.clock.now();
+        if let Some(scope) = poller.schedule.due(now) {
+            let changed = tokio::select! {
+                changed = core.poll(&mut poller, scope) => changed,
+                _ = shutdown.changed() => return,
+            };
+            if changed {
+                bookings_tx.send_modify(|g| *g += 1);
+            }
+            continue;
+        }
+        let wait = (poller.schedule.next_at() - core.clock.now())
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .max(Duration::from_millis(10));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            r = sync_rx.changed() => {
+                if r.is_ok() {
+                    poller.schedule.full_now(core.clock.now());
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Collects file events, debounces them, validates and swaps; tells the planner on a swap.
+async fn reload_task(
+    core: Arc<Core>,
+    mut paths_rx: mpsc::UnboundedReceiver<PathBuf>,
+    rules_tx: channel::Sender<u64>,
+    mut shutdown: channel::Receiver<bool>,
+) {
+    let reloader = Arc::new(Reloader::new(
+        core.config.clone(),
+        LoadOptions::default(),
+        core.rules.clone(),
+    ));
+    let mut debouncer = Debouncer::new(core.settings.debounce());
+    loop {
+        let deadline = debouncer.deadline();
+        tokio::select! {
+            path = paths_rx.recv() => match path {
+                Some(path) => debouncer.push(path, std::time::Instant::now()),
+                None => return,
+            },
+            _ = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+                    None => std::future::pending().await,
+                }
+            } => {}
+            _ = shutdown.changed() => return,
+        }
+        let Some(paths) = debouncer.take_due(std::time::Instant::now()) else {
+            continue;
+        };
+        let batch: BTreeSet<PathBuf> = paths;
+        let r = reloader.clone();
+        let outcome = match tokio::task::spawn_blocking(move || r.reload(&batch)).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                error!(error = %e, "The reload step panicked; the previous rules stay in force.");
+                continue;
+            }
+        };
+        let now = core.clock.now();
+        match outcome {
+            ReloadOutcome::Unchanged => {}
+            ReloadOutcome::Swapped {
+                generation,
+                changes,
+                snapshot_drift,
+            } => {
+                let rules = core.rules.current();
+                info!(generation, site = changes.site, packs = ?changes.packs, "Rules reloaded; re-planning.");
+                for file in &snapshot_drift {
+                    warn!(case = %file.display(), "Case passes but its snapshot is missing or differs; run klar rules test --accept.");
+                }
+                core.with_status(|s| {
+                    s.rules = RulesStatus::of(&rules);
+                    s.rules.last_reload = Some(now);
+                });
+                rules_tx.send_replace(generation);
+            }
+            ReloadOutcome::Refused(e) => {
+                for p in &e.problems {
+                    error!(file = %p.file.display(), line = p.line.unwrap_or(0), column = p.column.unwrap_or(0), problem = %p, "Reload refused; the previous rules stay in force.");
+                }
+                core.with_status(|s| {
+                    s.rules.errors = e.problems.clone();
+                    s.rules.last_reload = Some(now);
+                });
+            }
+        }
+    }
+}
+
+/// Rebuilds the plan when bookings or rules change, and at least every `reconcile_every`.
+async fn plan_task(
+    core: Arc<Core>,
+    mut bookings_rx: channel::Receiver<u64>,
+    mut rules_rx: channel::Receiver<u64>,
+    plan_tx: channel::Sender<Option<(u64, Arc<Plan>)>>,
+    mut shutdown: channel::Receiver<bool>,
+) {
+    let tick = core.settings.reconcile_every();
+    loop {
+        let now = core.clock.now();
+        let generation = core.rules.current().generation;
+        let c = core.clone();
+        let plan = match tokio::task::spawn_blocking(move || c.plan(now)).await {
+            Ok(plan) => plan,
+            Err(e) => {
+                error!(error = %e, "The planner panicked; trying again at the next tick.");
+                if sleep_or_stop(tick, &mut shutdown).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        for e in &plan.errors {
+            warn!(error = %e, "A rule failed on a booking; it gets no effects.");
+        }
+        plan_tx.send_replace(Some((generation, Arc::new(plan))));
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            r = bookings_rx.changed() => if r.is_err() { return; },
+            r = rules_rx.changed() => if r.is_err() { return; },
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Applies each new plan to the controller. An apply in progress is finished before shutdown.
+async fn reconcile_task(
+    core: Arc<Core>,
+    controller: DynUnilock,
+    mut plan_rx: channel::Receiver<Option<(u64, Arc<Plan>)>>,
+    mut shutdown: channel::Receiver<bool>,
+) {
+    let mut controller = Some(controller);
+    loop {
+        tokio::select! {
+            r = plan_rx.changed() => if r.is_err() { return; },
+            _ = shutdown.changed() => return,
+        }
+        let Some((generation, plan)) = plan_rx.borrow_and_update().clone() else {
+            continue;
+        };
+        let Some(mut c) = controller.take() else {
+            return;
+        };
+        let core2 = core.clone();
+        // Not cancelled by shutdown: the apply runs to its end.
+        let joined = tokio::task::spawn_blocking(move || {
+            let status = core2.apply(&mut c, &plan);
+            (c, status)
+        })
+        .await;
+        match joined {
+            Ok((c, status)) => {
+                controller = Some(c);
+                info!(
+                    rules_generation = generation,
+                    actions = status.actions,
+                    "Plan applied."
+                );
+            }
+            Err(e) => {
+                error!(error = %e, "The reconciler panicked; stopping it.");
+                return;
+            }
+        }
+        if *shutdown.borrow() {
+            info!("Shutdown: the last apply finished.");
+            return;
+        }
+    }
+}
