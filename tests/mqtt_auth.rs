@@ -7,6 +7,7 @@ mod common;
 mod mosquitto;
 
 use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
@@ -15,6 +16,39 @@ use klar_engine::plan::Target;
 use mosquitto::{Mosquitto, Subscriber, plan_of};
 
 const PASSWORD: &str = "rød-lygte-4711";
+const WRONG: &str = "forkert-kodeord-9999";
+
+/// Every log line of this test binary, at every level, from every thread.
+fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || LogWriter(sink.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
+        buffer
+    })
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn logged() -> String {
+    String::from_utf8_lossy(&logs().lock().unwrap()).into_owned()
+}
 
 fn config(broker: &Mosquitto, dir: &std::path::Path, password: &str) -> MqttConfig {
     std::fs::write(dir.join("mqtt-password"), format!("{password}\n")).unwrap();
@@ -33,6 +67,7 @@ fn config(broker: &Mosquitto, dir: &std::path::Path, password: &str) -> MqttConf
 
 #[test]
 fn klar_logs_in_with_a_password_by_reference() {
+    logs();
     let broker = Mosquitto::start_with_users(&[("klar", PASSWORD), ("ha", "ha-pass")]);
     let dir = tempfile::tempdir().unwrap();
     let settings = config(&broker, dir.path(), PASSWORD)
@@ -56,13 +91,18 @@ fn klar_logs_in_with_a_password_by_reference() {
     controller.publish_plan(&plan, t(9)).unwrap();
     let mut ha = Subscriber::connect_as(&broker, "klar/#", Some(("ha", "ha-pass")));
     assert!(ha.expect("klar/output/K-1/state", "on").retained);
+    drop(controller);
+    let log = logged();
+    assert!(log.contains("Connected to the MQTT broker"), "{log}");
+    assert!(!log.contains(PASSWORD), "{log}");
 }
 
 #[test]
 fn a_wrong_password_is_an_error_without_the_password() {
+    logs();
     let broker = Mosquitto::start_with_users(&[("klar", PASSWORD)]);
     let dir = tempfile::tempdir().unwrap();
-    let wrong = "forkert-kodeord-9999";
+    let wrong = WRONG;
     let settings = config(&broker, dir.path(), wrong)
         .resolve(dir.path())
         .unwrap();
@@ -76,4 +116,7 @@ fn a_wrong_password_is_an_error_without_the_password() {
     assert!(text.contains("refused the username or password"), "{text}");
     assert!(!text.contains(wrong) && !text.contains(PASSWORD), "{text}");
     assert!(!controller.is_connected());
+    let log = logged();
+    assert!(log.contains("refused the username or password"), "{log}");
+    assert!(!log.contains(WRONG) && !log.contains(PASSWORD), "{log}");
 }

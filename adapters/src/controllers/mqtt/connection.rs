@@ -334,6 +334,7 @@ impl Worker {
                     if subscribed.is_err() || online.is_err() {
                         warn!(broker = %self.broker, "MQTT request queue full after connect.");
                     }
+                    info!(broker = %self.broker, code = ?ack.code, "Connected to the MQTT broker.");
                     let generation = {
                         let mut link = self.shared.lock();
                         link.connected = true;
@@ -345,7 +346,6 @@ impl Worker {
                         link.generation
                     };
                     self.shared.changed.notify_all();
-                    info!(broker = %self.broker, generation, code = ?ack.code, "Connected to the MQTT broker.");
                     self.generations.send_replace(generation);
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
@@ -386,20 +386,25 @@ impl Worker {
                         _ => None,
                     };
                     let message = refused.clone().unwrap_or_else(|| e.to_string());
-                    let was_connected = {
-                        let mut link = self.shared.lock();
-                        link.refused = refused;
-                        let was = link.connected;
-                        link.connected = false;
-                        link.last_error = Some(message.clone());
-                        was
+                    // Log before the state changes, so whoever wakes on it finds the line.
+                    let (was_connected, was_refused) = {
+                        let link = self.shared.lock();
+                        (link.connected, link.refused.is_some())
                     };
-                    self.shared.changed.notify_all();
                     if was_connected {
                         warn!(broker = %self.broker, error = %message, "MQTT connection lost; reconnecting.");
+                    } else if refused.is_some() && !was_refused {
+                        warn!(broker = %self.broker, error = %message, "The MQTT broker refused klar; check [mqtt] username, password and client_id.");
                     } else {
                         debug!(broker = %self.broker, error = %message, retry_ms = backoff.as_millis() as u64, "MQTT connect failed.");
                     }
+                    {
+                        let mut link = self.shared.lock();
+                        link.refused = refused;
+                        link.connected = false;
+                        link.last_error = Some(message);
+                    }
+                    self.shared.changed.notify_all();
                     // The event loop reconnects on the next poll; pace it.
                     std::thread::sleep(backoff);
                     backoff = (backoff * 2).min(BACKOFF_MAX);
