@@ -220,6 +220,24 @@ fn state_and_explain() {
     assert!(why.contains("booking halls:B-1 (Møde B-1), rule"), "{why}");
     assert!(why.contains("margins.rhai"), "{why}");
     assert!(why.contains("in pack margins 1.0.0"), "{why}");
+    let person = klar(
+        &[
+            "explain",
+            "person",
+            "member:42",
+            "--bookings",
+            file.to_str().unwrap(),
+            "--at",
+            "2026-11-23T10:30",
+        ],
+        &site.config_path(),
+    );
+    let person = stdout(&person);
+    assert!(person.contains("person member:42 (Mette Hansen): PIN set, 0 card(s), groups [Mødegæster], opens D-101, D-102"), "{person}");
+    assert!(
+        person.contains("effect person member:42 in group Mødegæster"),
+        "{person}"
+    );
     let normal = explain("2026-11-23T12:00");
     assert!(normal.contains("door D-101: locked"), "{normal}");
     assert!(

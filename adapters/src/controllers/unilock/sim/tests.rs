@@ -439,3 +439,29 @@ fn person_capacities() {
     .unwrap_err();
     assert!(e.to_string().contains("at most 50"), "{e}");
 }
+
+#[test]
+fn weekly_steps_are_local_time_across_dst() {
+    let sim = UnilockSimulator::new(installation());
+    let cph = chrono_tz::Europe::Copenhagen;
+    // Spring forward (29 March 2026) and fall back (25 October 2026): 07:00 local is 05:00 and
+    // 06:00 UTC.
+    for (day, month, utc_hour) in [(29, 3, 5), (25, 10, 6)] {
+        let seven = cph
+            .with_ymd_and_hms(2026, month, day, 7, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            seven,
+            Utc.with_ymd_and_hms(2026, month, day, utc_hour, 0, 0)
+                .unwrap()
+        );
+        assert_eq!(
+            sim.zone("Z-ADMIN", seven - Duration::seconds(1))
+                .unwrap()
+                .value,
+            Value::On
+        );
+        assert_eq!(sim.zone("Z-ADMIN", seven).unwrap().value, Value::Off);
+    }
+}
