@@ -131,6 +131,12 @@ pub fn run(args: Args) -> Outcome {
     for e in &plan.errors {
         println!("rule error: {e}");
     }
+    for r in &plan.rejected {
+        println!(
+            "rejected booking {}:{} ({}): {}",
+            r.booking.source, r.booking.id, r.booking.title, r.reason
+        );
+    }
     let failed = !cycle.report.problems.is_empty() || !plan.errors.is_empty();
     Ok(if failed {
         ExitCode::from(1)
