@@ -262,3 +262,20 @@ fn site_rooms_name_the_known_targets() {
     let names: Vec<String> = known.iter().map(|t| t.to_string()).collect();
     assert_eq!(names, ["door D-101", "zone Z-ADMIN", "output K-101-LYS"]);
 }
+
+#[test]
+fn a_target_only_the_plan_names_has_topics_only_while_it_has_windows() {
+    let p = plan();
+    let filter = TargetFilter::parse(&["output:*"]).unwrap();
+    let d = render::desired(&p, at(9, 0), &BTreeSet::new(), &filter, "klar");
+    assert!(
+        d.objects
+            .contains_key(&MqttTopic("klar/output/K-101%2FLYS/state".into()))
+    );
+    let mut later = p.clone();
+    later
+        .entries
+        .retain(|e| !matches!(e.target, Target::Output { .. }));
+    let d = render::desired(&later, at(15, 0), &BTreeSet::new(), &filter, "klar");
+    assert!(d.objects.is_empty(), "{:?}", d.objects.keys());
+}
