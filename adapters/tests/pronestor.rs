@@ -156,6 +156,21 @@ async fn every_expired_session_style_leads_to_one_re_login() {
         logins += 1;
         assert_eq!(s.fake.counters().logins, logins, "{style:?}");
     }
+    // Injected as a fault: the same single re-login.
+    s.fake.push_fault(Fault::ExpiredSession, 1);
+    src.poll(r).await.unwrap();
+    logins += 1;
+    assert_eq!(s.fake.counters().logins, logins);
+    // Expired on every request: a session error after one re-login, never a loop.
+    s.fake.push_fault(Fault::ExpiredSession, 4);
+    let e = src.poll(r).await.unwrap_err();
+    assert!(
+        matches!(e, SourceError::SessionExpired(_)) && e.is_transient(),
+        "{e}"
+    );
+    logins += 1;
+    assert_eq!(s.fake.counters().logins, logins);
+    s.fake.clear_faults();
     // The session also lapses by time (20 minutes, sliding).
     s.fake.clock().advance(chrono::Duration::minutes(21));
     src.poll(r).await.unwrap();

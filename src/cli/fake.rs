@@ -10,10 +10,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use klar_adapters::fake::FakeClock;
-use klar_adapters::fake::pronestor::{FakePronestor, FakePronestorOptions};
-use klar_adapters::fake::winkas::{FakeWinkas, FakeWinkasOptions};
+use klar_adapters::fake::pronestor::{FakePronestor, FakePronestorOptions, PronestorDateFormat};
+use klar_adapters::fake::winkas::{FakeWinkas, FakeWinkasOptions, WinkasDateFormat};
 
-use super::Outcome;
+use super::{BadInput, Outcome};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -37,6 +37,10 @@ pub struct Options {
     /// Seed of the generated rooms, bookings and people (same seed, same data).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// How dates are written. WinKAS: `danish` (dd-MM-yyyy HH:mm:ss, the default), `iso-local`,
+    /// `iso-utc`. Pronestor: `ms` (/Date(ms)/, the default), `naive-local`, `iso-offset`.
+    #[arg(long)]
+    pub date_format: Option<String>,
 }
 
 pub fn run(args: Args) -> Outcome {
@@ -55,6 +59,14 @@ pub fn run(args: Args) -> Outcome {
                 })
                 .await
                 .with_context(|| format!("cannot listen on 127.0.0.1:{}", o.port))?;
+                match o.date_format.as_deref() {
+                    None | Some("danish") => {}
+                    Some("iso-local") => fake.set_date_format(WinkasDateFormat::IsoLocal),
+                    Some("iso-utc") => fake.set_date_format(WinkasDateFormat::IsoUtc),
+                    Some(other) => {
+                        return Err(BadInput(format!("--date-format {other:?}: expected danish, iso-local or iso-utc")).into());
+                    }
+                }
                 let (user, password, code) = fake.credentials();
                 let data = fake.data();
                 println!("listening on {}", fake.base_url());
@@ -84,6 +96,14 @@ pub fn run(args: Args) -> Outcome {
                 })
                 .await
                 .with_context(|| format!("cannot listen on 127.0.0.1:{}", o.port))?;
+                match o.date_format.as_deref() {
+                    None | Some("ms") => {}
+                    Some("naive-local") => fake.set_date_format(PronestorDateFormat::NaiveLocal),
+                    Some("iso-offset") => fake.set_date_format(PronestorDateFormat::IsoOffset),
+                    Some(other) => {
+                        return Err(BadInput(format!("--date-format {other:?}: expected ms, naive-local or iso-offset")).into());
+                    }
+                }
                 let (user, password) = fake.credentials();
                 let data = fake.data();
                 println!("listening on {}", fake.base_url());

@@ -72,6 +72,9 @@ pub enum Fault {
     Slow(Duration),
     /// HTTP 200 with a body that is not valid JSON.
     MalformedJson,
+    /// Every session or token ends just before this request (a server restart, an admin reset):
+    /// the request gets the vendor's expired-session answer.
+    ExpiredSession,
 }
 
 /// Faults waiting for requests, shared by a fake's handlers.
@@ -123,6 +126,8 @@ pub(crate) async fn answer_fault(fault: Fault) -> Option<axum::response::Respons
             tokio::time::sleep(d).await;
             None
         }
+        // The vendor-specific part is done by the fake before it calls this.
+        Fault::ExpiredSession => None,
         Fault::MalformedJson => Some(
             (StatusCode::OK, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], "{\"WinKasData\": [{\"Id\": 1,")
                 .into_response(),

@@ -273,10 +273,13 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(fault) = shared.faults.next()
-        && let Some(resp) = answer_fault(fault).await
-    {
-        return resp;
+    if let Some(fault) = shared.faults.next() {
+        if fault == Fault::ExpiredSession {
+            let mut s = shared.lock();
+            s.sessions.clear();
+        } else if let Some(resp) = answer_fault(fault).await {
+            return resp;
+        }
     }
     let path = normalise_path(uri.path());
     let query: HashMap<String, String> = uri

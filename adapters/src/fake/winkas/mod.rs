@@ -263,10 +263,14 @@ impl FakeWinkas {
 }
 
 async fn handle(State(shared): State<Shared>, method: Method, uri: Uri, body: Bytes) -> Response {
-    if let Some(fault) = shared.faults.next()
-        && let Some(resp) = answer_fault(fault).await
-    {
-        return resp;
+    if let Some(fault) = shared.faults.next() {
+        if fault == Fault::ExpiredSession {
+            let mut s = shared.lock();
+            s.tokens.clear();
+            s.last_token = None;
+        } else if let Some(resp) = answer_fault(fault).await {
+            return resp;
+        }
     }
     let path = normalise_path(uri.path());
     let body: Value = if body.is_empty() {
