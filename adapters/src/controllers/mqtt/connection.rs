@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rumqttc::{
@@ -70,7 +69,6 @@ pub(super) struct BrokerLink {
     /// Distinguishes this link's barriers from another instance's.
     instance: u64,
     next_barrier: u64,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl BrokerLink {
@@ -86,7 +84,7 @@ impl BrokerLink {
             settings.broker.port,
         );
         options
-            .set_keep_alive(settings.keep_alive.max(Duration::from_secs(5)))
+            .set_keep_alive(settings.keep_alive)
             .set_clean_session(true)
             .set_request_channel_capacity(REQUEST_QUEUE)
             .set_max_packet_size(MAX_PACKET, MAX_PACKET)
@@ -133,7 +131,9 @@ impl BrokerLink {
             instance,
             broker: format!("{}:{}", settings.broker.host, settings.broker.port),
         };
-        let thread = std::thread::Builder::new()
+        // Detached: it ends by itself after the disconnect in `drop`, or at its next failed
+        // attempt when the broker is down; nobody should wait for that.
+        std::thread::Builder::new()
             .name("klar-mqtt".into())
             .spawn(move || worker.run(connection))
             .map_err(|e| MqttError::Start(format!("cannot start the MQTT thread: {e}")))?;
@@ -146,7 +146,6 @@ impl BrokerLink {
             barrier_topic,
             instance,
             next_barrier: 0,
-            thread: Some(thread),
         })
     }
 
@@ -278,11 +277,6 @@ impl Drop for BrokerLink {
             );
         }
         let _ = self.client.try_disconnect();
-        if let Some(thread) = self.thread.take() {
-            // The thread ends after the disconnect or its next failed attempt; do not wait for
-            // a broker that is down.
-            drop(thread);
-        }
     }
 }
 
