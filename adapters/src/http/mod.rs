@@ -233,7 +233,13 @@ pub struct HttpResponse {
 
 impl std::fmt::Debug for HttpResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "HttpResponse({} from {}, {} bytes)", self.status, self.url, self.body.len())
+        write!(
+            f,
+            "HttpResponse({} from {}, {} bytes)",
+            self.status,
+            self.url,
+            self.body.len()
+        )
     }
 }
 
@@ -358,7 +364,7 @@ impl HttpClient {
                 None => backoff_delay(policy, attempt, rand::random::<f64>()),
             };
             warn!(
-                url = %req.redacted_url(),
+                url = %self.redactor.redact(&req.redacted_url()),
                 attempt,
                 delay_ms = delay.as_millis() as u64,
                 retry_after = retry_after.is_some(),
@@ -370,7 +376,8 @@ impl HttpClient {
     }
 
     async fn send_once(&self, req: &HttpRequest, attempt: u32) -> Result<HttpResponse, HttpError> {
-        let url = req.redacted_url();
+        // Known secrets too: a published calendar's URL path is its password.
+        let url = self.redactor.redact(&req.redacted_url());
         let method = req.method.to_string();
         let host = format!(
             "{}:{}",
