@@ -19,5 +19,6 @@ pub mod plan;
 pub mod reconcile;
 pub mod reload;
 pub mod rules;
+pub mod scale;
 pub mod site;
 pub mod store;
