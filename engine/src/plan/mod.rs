@@ -184,17 +184,25 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         .sort_by(|a, b| (&a.booking, &a.reason).cmp(&(&b.booking, &b.reason)));
     plan.unbound.sort();
     plan.unbound.dedup();
-    plan.persons = input
+    // A set of the granted persons, not a scan of the entries per booking: that was quadratic
+    // and took seconds at municipal scale (benches/plan.rs).
+    let granted: std::collections::BTreeSet<&crate::model::PersonKey> = plan
+        .entries
+        .iter()
+        .filter_map(|e| match &e.target {
+            Target::Membership { person, .. } => Some(person),
+            _ => None,
+        })
+        .collect();
+    let persons = input
         .bookings
         .iter()
         .filter_map(|b| b.responsible.as_ref())
-        .filter_map(|p| p.key().map(|k| (k, p.clone())))
-        .filter(|(k, _)| {
-            plan.entries
-                .iter()
-                .any(|e| matches!(&e.target, Target::Membership { person, .. } if person == k))
-        })
+        .filter_map(|p| p.key().map(|k| (k, p)))
+        .filter(|(k, _)| granted.contains(k))
+        .map(|(k, p)| (k, p.clone()))
         .collect();
+    plan.persons = persons;
     plan
 }
 
