@@ -130,6 +130,7 @@ async fn once(opened: daemon::Opened, rules: &Path, addr: SocketAddr) -> Outcome
         core,
         mut pollers,
         mut controller,
+        mqtt: _,
     } = opened;
     for poller in &mut pollers {
         core.poll(poller, Scope::Full).await;

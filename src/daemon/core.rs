@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use klar_adapters::controllers::mqtt::MqttController;
 use klar_adapters::controllers::unilock::{DynUnilock, controller_for};
 use klar_adapters::http::{HttpClient, HttpConfig};
 use klar_adapters::sources::{self, BuildContext, PollRequest, Source};
@@ -42,11 +43,13 @@ pub struct Poller {
     pub schedule: PollSchedule,
 }
 
-/// Everything `Core::open` builds: the core, one poller per source, the controller.
+/// Everything `Core::open` builds: the core, one poller per source, the controller, and the
+/// MQTT controller when the site has an `[mqtt]` table.
 pub struct Opened {
     pub core: Arc<Core>,
     pub pollers: Vec<Poller>,
     pub controller: DynUnilock,
+    pub mqtt: Option<MqttController>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -116,6 +119,8 @@ impl Core {
         }
         let controller = controller_for(&site, Some(store_path.with_extension("unilock-sim.json")))
             .map_err(|e| crate::cli::BadInput(e.to_string()))?;
+        let mqtt =
+            MqttController::from_site(&site).map_err(|e| crate::cli::BadInput(e.to_string()))?;
         status.rules = super::status::RulesStatus::of(&prepared.rules);
         let core = Core {
             config,
@@ -130,6 +135,7 @@ impl Core {
             core: Arc::new(core),
             pollers,
             controller,
+            mqtt,
         })
     }
 

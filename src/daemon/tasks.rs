@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use klar_adapters::controllers::mqtt::{MqttRunner, SystemClock as MqttClock, TargetFilter};
 use klar_adapters::controllers::unilock::DynUnilock;
 use klar_engine::plan::Plan;
 use klar_engine::reload::watch::{RuleWatcher, watch};
@@ -71,6 +72,7 @@ pub fn start(opened: Opened, shutdown: channel::Receiver<bool>) -> anyhow::Resul
         core,
         pollers,
         controller,
+        mqtt,
     } = opened;
     let (bookings_tx, bookings_rx) = channel::channel(0u64);
     let (rules_tx, rules_rx) = channel::channel(core.rules.current().generation);
@@ -114,11 +116,30 @@ pub fn start(opened: Opened, shutdown: channel::Receiver<bool>) -> anyhow::Resul
         rules_tx,
         shutdown.clone(),
     )));
+    // MQTT, when configured, drives its targets (lights, ventilation, ...) from the full plan;
+    // UniLock gets the rest. Its runner stops when the planner drops the sender.
+    let (mqtt_tx, filter) = match mqtt {
+        Some(ctl) => {
+            let filter = ctl.filter().clone();
+            let (tx, rx) = channel::channel::<Option<Arc<Plan>>>(None);
+            let runner = MqttRunner::new(ctl, MqttClock);
+            tasks.push(tokio::spawn(async move {
+                runner.run(rx).await;
+            }));
+            info!(targets = ?filter, "MQTT drives its targets; UniLock the rest.");
+            (Some(tx), Some(filter))
+        }
+        None => (None, None),
+    };
     tasks.push(tokio::spawn(plan_task(
         core.clone(),
         bookings_rx,
         rules_rx,
-        plan_tx,
+        PlanRoutes {
+            unilock: plan_tx,
+            mqtt: mqtt_tx,
+            mqtt_filter: filter,
+        },
         shutdown.clone(),
     )));
     tasks.push(tokio::spawn(reconcile_task(
@@ -261,12 +282,20 @@ async fn reload_task(
     }
 }
 
+/// Where the planner sends each plan.
+struct PlanRoutes {
+    unilock: channel::Sender<Option<(u64, Arc<Plan>)>>,
+    mqtt: Option<channel::Sender<Option<Arc<Plan>>>>,
+    /// The targets MQTT owns, taken out of UniLock's plan.
+    mqtt_filter: Option<TargetFilter>,
+}
+
 /// Rebuilds the plan when bookings or rules change, and at least every `reconcile_every`.
 async fn plan_task(
     core: Arc<Core>,
     mut bookings_rx: channel::Receiver<u64>,
     mut rules_rx: channel::Receiver<u64>,
-    plan_tx: channel::Sender<Option<(u64, Arc<Plan>)>>,
+    routes: PlanRoutes,
     mut shutdown: channel::Receiver<bool>,
 ) {
     let tick = core.settings.reconcile_every();
@@ -287,7 +316,15 @@ async fn plan_task(
         for e in &plan.errors {
             warn!(error = %e, "A rule failed on a booking; it gets no effects.");
         }
-        plan_tx.send_replace(Some((generation, Arc::new(plan))));
+        let plan = Arc::new(plan);
+        if let Some(tx) = &routes.mqtt {
+            tx.send_replace(Some(plan.clone()));
+        }
+        let unilock = match &routes.mqtt_filter {
+            Some(filter) => Arc::new(filter.exclude(&plan)),
+            None => plan,
+        };
+        routes.unilock.send_replace(Some((generation, unilock)));
         tokio::select! {
             _ = tokio::time::sleep(tick) => {}
             r = bookings_rx.changed() => if r.is_err() { return; },
