@@ -79,7 +79,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     }
     // A source that reports one id twice is wrong; use one copy, the same one whatever the
     // input order (the earliest start, then the earliest end), and say so.
-    decidable.sort_by(|a, b| {
+    decidable.par_sort_by(|a, b| {
         (&a.source, &a.id, a.start, a.end).cmp(&(&b.source, &b.id, b.start, b.end))
     });
     let before = decidable.len();
@@ -194,15 +194,17 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             _ => None,
         })
         .collect();
-    let persons = input
+    // The last booking's copy of a person wins; each person is cloned once.
+    let keyed: Vec<(crate::model::PersonKey, &crate::model::Person)> = input
         .bookings
-        .iter()
+        .par_iter()
         .filter_map(|b| b.responsible.as_ref())
         .filter_map(|p| p.key().map(|k| (k, p)))
         .filter(|(k, _)| granted.contains(k))
-        .map(|(k, p)| (k, p.clone()))
         .collect();
-    plan.persons = persons;
+    let persons: BTreeMap<crate::model::PersonKey, &crate::model::Person> =
+        keyed.into_iter().collect();
+    plan.persons = persons.into_iter().map(|(k, p)| (k, p.clone())).collect();
     plan
 }
 
@@ -361,7 +363,9 @@ fn collect(
 
 /// The union of windows per target, each merged window keeping every reason that made it.
 fn merge(mut contributions: Vec<Contribution>, plan: &mut Plan) {
-    contributions.sort_by(|a, b| {
+    // Unstable and parallel: contributions that compare equal differ only in their reasons,
+    // which are sorted below, so the plan does not depend on their order.
+    contributions.par_sort_unstable_by(|a, b| {
         (&a.target, &a.window.from, &a.window.to).cmp(&(&b.target, &b.window.from, &b.window.to))
     });
     let mut entries: Vec<PlanEntry> = Vec::new();
@@ -379,9 +383,9 @@ fn merge(mut contributions: Vec<Contribution>, plan: &mut Plan) {
         match entry.windows.last_mut() {
             Some(last) if last.window.touches(&c.window) => {
                 last.window.to = last.window.to.max(c.window.to);
-                if !last.reasons.contains(&c.reason) {
-                    last.reasons.push(c.reason);
-                }
+                // Duplicates go after the sort below: a `contains` here was quadratic in the
+                // reasons of a busy shared door.
+                last.reasons.push(c.reason);
             }
             _ => entry.windows.push(PlannedWindow {
                 window: c.window,
@@ -389,11 +393,12 @@ fn merge(mut contributions: Vec<Contribution>, plan: &mut Plan) {
             }),
         }
     }
-    for entry in &mut entries {
+    entries.par_iter_mut().for_each(|entry| {
         for w in &mut entry.windows {
-            w.reasons.sort();
+            w.reasons.sort_unstable();
+            w.reasons.dedup();
         }
-    }
+    });
     plan.entries = entries;
 }
 
