@@ -23,7 +23,6 @@ pub struct Running {
     pub core: Arc<Core>,
     handle: Arc<Handle>,
     tasks: Vec<JoinHandle<()>>,
-    _watcher: Option<RuleWatcher>,
 }
 
 /// What the web server may ask of a running daemon.
@@ -90,28 +89,9 @@ pub fn start(opened: Opened, shutdown: channel::Receiver<bool>) -> anyhow::Resul
             shutdown.clone(),
         )));
     }
-    let watcher = {
-        let rules = core.rules.current();
-        let dirs: Vec<PathBuf> = rules
-            .site
-            .rules
-            .packs
-            .iter()
-            .map(|p| rules.site.resolve(p))
-            .collect();
-        let tx = paths_tx.clone();
-        match watch(&core.config, &dirs, move |path| {
-            let _ = tx.send(path);
-        }) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                warn!(error = %e, "Cannot watch the rule folders; hot reload is off.");
-                None
-            }
-        }
-    };
     tasks.push(tokio::spawn(reload_task(
         core.clone(),
+        paths_tx.clone(),
         paths_rx,
         rules_tx,
         shutdown.clone(),
@@ -156,7 +136,6 @@ pub fn start(opened: Opened, shutdown: channel::Receiver<bool>) -> anyhow::Resul
         }),
         core,
         tasks,
-        _watcher: watcher,
     })
 }
 
@@ -210,9 +189,33 @@ async fn poll_task(
     }
 }
 
+/// Watches the config's folder and the rule set's pack folders, sending changed paths.
+fn watch_rules(core: &Core, paths_tx: &mpsc::UnboundedSender<PathBuf>) -> Option<RuleWatcher> {
+    let rules = core.rules.current();
+    let dirs: Vec<PathBuf> = rules
+        .site
+        .rules
+        .packs
+        .iter()
+        .map(|p| rules.site.resolve(p))
+        .collect();
+    let tx = paths_tx.clone();
+    match watch(&core.config, &dirs, move |path| {
+        let _ = tx.send(path);
+    }) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            warn!(error = %e, "Cannot watch the rule folders; hot reload is off until the next config change.");
+            None
+        }
+    }
+}
+
 /// Collects file events, debounces them, validates and swaps; tells the planner on a swap.
+/// Owns the watcher, and watches again after a config change (the pack list may differ).
 async fn reload_task(
     core: Arc<Core>,
+    paths_tx: mpsc::UnboundedSender<PathBuf>,
     mut paths_rx: mpsc::UnboundedReceiver<PathBuf>,
     rules_tx: channel::Sender<u64>,
     mut shutdown: channel::Receiver<bool>,
@@ -223,6 +226,7 @@ async fn reload_task(
         core.rules.clone(),
     ));
     let mut debouncer = Debouncer::new(core.settings.debounce());
+    let mut watcher = watch_rules(&core, &paths_tx);
     loop {
         let deadline = debouncer.deadline();
         tokio::select! {
@@ -267,6 +271,10 @@ async fn reload_task(
                     s.rules = RulesStatus::of(&rules);
                     s.rules.last_reload = Some(now);
                 });
+                if changes.site {
+                    drop(watcher.take());
+                    watcher = watch_rules(&core, &paths_tx);
+                }
                 rules_tx.send_replace(generation);
             }
             ReloadOutcome::Refused(e) => {
