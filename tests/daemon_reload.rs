@@ -10,6 +10,21 @@ use klar_adapters::fake::FakeData;
 use klar_adapters::fake::winkas::{FakeWinkas, FakeWinkasOptions};
 use klar_engine::model::DoorLevel;
 
+/// `/api/status` of the running daemon (its URL is in the log).
+async fn api_status(daemon: &Daemon) -> serde_json::Value {
+    let log = daemon.log();
+    let url = log
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("dashboard="))
+        .expect("the log names the dashboard URL");
+    reqwest::get(format!("{url}api/status"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rule_edits_reach_the_doors_and_broken_rules_are_refused() {
     let fake = FakeWinkas::start(FakeWinkasOptions {
@@ -53,6 +68,19 @@ async fn rule_edits_reach_the_doors_and_broken_rules_are_refused() {
     assert!(line.contains(&place), "{line}");
     assert_eq!(door_at(config, m(30)), Some(DoorLevel::Unlocked));
     assert_eq!(door_at(config, m(40)), Some(DoorLevel::Unlocked));
+    // ... and on the status the dashboard shows.
+    let status = api_status(&daemon).await;
+    let error = &status["rules"]["errors"][0];
+    assert!(
+        error["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("rules/doors.rhai"),
+        "{status}"
+    );
+    assert_eq!(error["line"], 5, "{status}");
+    assert!(error["column"].as_u64().unwrap() > 0, "{status}");
+    assert_eq!(status["rules"]["generation"], 2, "{status}");
 
     // Fixed: 20 minutes.
     std::fs::write(&s.rule_file, rule(20)).unwrap();
@@ -60,6 +88,14 @@ async fn rule_edits_reach_the_doors_and_broken_rules_are_refused() {
         door_at(config, m(30)) == Some(DoorLevel::Locked)
             && door_at(config, m(18)) == Some(DoorLevel::Unlocked)
     });
+
+    let status = api_status(&daemon).await;
+    assert_eq!(status["rules"]["errors"].as_array().map(Vec::len), Some(0));
+    assert_eq!(status["rules"]["generation"], 3, "{status}");
+    assert_eq!(
+        status["sources"][0]["health"]["state"], "healthy",
+        "{status}"
+    );
 
     // SIGTERM: a clean stop.
     let status = daemon.terminate();
