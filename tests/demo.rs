@@ -55,3 +55,88 @@ fn demo_once_opens_doors_grants_persons_and_names_the_dashboard() {
     );
     assert_eq!(std::fs::read_to_string(&rule).unwrap(), edited);
 }
+
+/// `klar demo` running: an edit of the demo's site config (the school pack's margin) is
+/// validated, swapped in and applied within a couple of seconds; Ctrl-C (SIGINT) stops it.
+#[test]
+fn demo_follows_an_edit_while_it_runs() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("klar-demo");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_klar"))
+        .args(["demo", "--port", "0", "--dir"])
+        .arg(&demo)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("klar demo starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Reads every line (the demo must not find its stdout closed) and sends the dashboard URL.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(u) = line.trim().strip_prefix("dashboard:") {
+                let _ = tx.send(u.trim().to_owned());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the demo prints the dashboard URL");
+    let status = |url: &str| -> serde_json::Value {
+        reqwest::blocking::get(format!("{url}api/status"))
+            .and_then(|r| r.json())
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let wait = |what: &str, check: &dyn Fn(&serde_json::Value) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let s = status(&url);
+            if check(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait("a plan with the fakes' bookings applied", &|s| {
+        s["plan"]["targets"].as_u64().is_some_and(|n| n > 0)
+            && s["last_apply"]["at"] == s["plan"]["at"]
+    });
+
+    let config = demo.join("site.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("margin_before = 15"));
+    let edited_at = Instant::now();
+    std::fs::write(
+        &config,
+        text.replace("margin_before = 15", "margin_before = 45"),
+    )
+    .unwrap();
+    let s = wait("the edit swapped in and applied", &|s| {
+        s["rules"]["generation"] == 2
+            && s["plan"]["rules_generation"] == 2
+            && s["last_apply"]["at"] == s["plan"]["at"]
+            && s["last_apply"]["error"].is_null()
+    });
+    // The earlier margins moved windows on the simulator.
+    assert!(s["last_apply"]["actions"].as_u64().unwrap() > 0, "{s}");
+    assert!(edited_at.elapsed() < Duration::from_secs(5), "{s}");
+
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let code = child.wait().unwrap();
+    assert!(code.success(), "{code}");
+}
