@@ -107,7 +107,7 @@ fn day(call: &NativeCallContext, d: &Dynamic) -> Result<chrono::NaiveDate, Box<E
 
 fn person_key(call: &NativeCallContext, person: &Dynamic) -> Result<PersonKey, Box<EvalAltResult>> {
     if let Some(p) = person.clone().try_cast::<PersonView>() {
-        return p.0.key().ok_or_else(|| {
+        return p.key().ok_or_else(|| {
             bad(
                 call,
                 "grant: the person has no member number, e-mail or name".into(),

@@ -18,13 +18,12 @@ mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use rhai::packages::{
     ArithmeticPackage, BasicArrayPackage, BasicIteratorPackage, BasicMapPackage,
     BasicStringPackage, LogicPackage, MoreStringPackage, Package,
 };
-use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Map, Scope};
+use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Module, Scope};
 
 use super::{
     Decision, PackError, PackInfo, RuleError, RuleErrorKind, RuleLocation, RuleRuntime, RuledEffect,
@@ -32,7 +31,7 @@ use super::{
 use crate::site::Room;
 
 pub use effects::ScriptEffect;
-pub use types::{BookingView, CtxView, Date, Instant, PersonView, RoomView, Span};
+pub use types::{BookingView, CtxView, Date, Instant, PersonView, RoomView, Settings, Span};
 
 /// The limits every script runs under. An endless loop stops after `MAX_OPERATIONS`.
 pub const MAX_OPERATIONS: u64 = 200_000;
@@ -75,13 +74,22 @@ struct RuleFile {
 /// `eval` disabled, strict variables, and the rule vocabulary.
 pub fn engine() -> Engine {
     let mut engine = Engine::new_raw();
-    engine.register_global_module(ArithmeticPackage::new().as_shared_module());
-    engine.register_global_module(LogicPackage::new().as_shared_module());
-    engine.register_global_module(BasicStringPackage::new().as_shared_module());
-    engine.register_global_module(MoreStringPackage::new().as_shared_module());
-    engine.register_global_module(BasicArrayPackage::new().as_shared_module());
-    engine.register_global_module(BasicMapPackage::new().as_shared_module());
-    engine.register_global_module(BasicIteratorPackage::new().as_shared_module());
+    // One module holding every package: each function call searches the global modules in
+    // turn, so fewer modules make every call cheaper.
+    let mut packages = Module::new();
+    for package in [
+        ArithmeticPackage::new().as_shared_module(),
+        LogicPackage::new().as_shared_module(),
+        BasicStringPackage::new().as_shared_module(),
+        MoreStringPackage::new().as_shared_module(),
+        BasicArrayPackage::new().as_shared_module(),
+        BasicMapPackage::new().as_shared_module(),
+        BasicIteratorPackage::new().as_shared_module(),
+    ] {
+        packages.fill_with(&package);
+    }
+    packages.build_index();
+    engine.register_global_module(packages.into());
     engine
         .set_max_operations(MAX_OPERATIONS)
         .set_max_call_levels(MAX_CALL_LEVELS)
@@ -186,7 +194,7 @@ impl RhaiRuntime {
             }
             return Ok(());
         }
-        let type_name = self.engine.map_type_name(value.type_name()).to_owned();
+        let type_name = value.type_name();
         match value.try_cast::<ScriptEffect>() {
             Some(e) => {
                 out.push(RuledEffect {
@@ -200,13 +208,15 @@ impl RhaiRuntime {
                 Ok(())
             }
             None if depth == 0 => Err(format!(
-                "decide returned {type_name}; it must return an array of effects \
+                "decide returned {}; it must return an array of effects \
                  (built with unlock, door_mode, disarm, switch_on, grant, deny, day_type, \
-                 shared_exception)"
+                 shared_exception)",
+                self.engine.map_type_name(type_name)
             )),
             None => Err(format!(
-                "decide returned an array holding {type_name}; only effects (built with unlock, \
-                 door_mode, disarm, switch_on, grant, deny, day_type, shared_exception) may be in it"
+                "decide returned an array holding {}; only effects (built with unlock, \
+                 door_mode, disarm, switch_on, grant, deny, day_type, shared_exception) may be in it",
+                self.engine.map_type_name(type_name)
             )),
         }
     }
@@ -365,23 +375,23 @@ impl RuleRuntime for RhaiRuntime {
         let mut scope = Scope::new();
         // Rooms and settings repeat across a batch: build each view once.
         let mut rooms: HashMap<*const Room, RoomView> = HashMap::new();
-        let mut settings: Option<(&BTreeMap<String, toml::Value>, Arc<Map>)> = None;
+        let mut settings: Option<(&BTreeMap<String, toml::Value>, Settings)> = None;
         batch
             .iter()
             .map(|d| {
                 let room = rooms
                     .entry(std::ptr::from_ref(d.room))
-                    .or_insert_with(|| RoomView(Arc::new(d.room.clone())))
+                    .or_insert_with(|| RoomView::new(d.room))
                     .clone();
-                let map = match &settings {
-                    Some((known, map)) if *known == &d.ctx.settings => map.clone(),
+                let known = match &settings {
+                    Some((known, view)) if *known == &d.ctx.settings => view.clone(),
                     _ => {
-                        let map = Arc::new(types::settings_map(&d.ctx.settings));
-                        settings = Some((&d.ctx.settings, map.clone()));
-                        map
+                        let view = Settings::new(&d.ctx.settings);
+                        settings = Some((&d.ctx.settings, view.clone()));
+                        view
                     }
                 };
-                let ctx = CtxView::new(d.ctx, map);
+                let ctx = CtxView::new(d.ctx, d.booking, known);
                 self.decide_one(&mut scope, d, &room, &ctx)
             })
             .collect()

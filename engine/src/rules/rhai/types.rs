@@ -74,29 +74,100 @@ pub struct BookingView(pub Arc<BookingData>);
 
 #[derive(Debug)]
 pub struct BookingData {
+    /// The booking without its responsible person (see `responsible`).
     pub booking: Booking,
+    /// A [`PersonView`], or `()`.
+    pub responsible: Dynamic,
     pub tz: Tz,
 }
 
 impl BookingView {
     pub fn new(booking: &Booking, tz: Tz) -> BookingView {
         let mut booking = booking.clone();
-        if let Some(p) = booking.responsible.as_mut() {
-            // Rules never see credentials; only whether there are any.
-            p.pin = p.pin.take().map(|_| crate::model::Secret::new(""));
-            p.card = p.card.take().map(|_| crate::model::Secret::new(""));
-        }
-        BookingView(Arc::new(BookingData { booking, tz }))
+        let responsible = booking
+            .responsible
+            .take()
+            .map_or(Dynamic::UNIT, |p| Dynamic::from(PersonView::new(p)));
+        BookingView(Arc::new(BookingData {
+            booking,
+            responsible,
+            tz,
+        }))
     }
 }
 
 /// The booking's responsible person: name, contact, key; whether a PIN or card is known.
 #[derive(Debug, Clone)]
-pub struct PersonView(pub Arc<Person>);
+pub struct PersonView(pub Arc<PersonData>);
 
-/// The room's configuration.
+#[derive(Debug)]
+pub struct PersonData {
+    /// Without credentials.
+    pub person: Person,
+    pub has_pin: bool,
+    pub has_card: bool,
+    /// The person's key as text, or `()`.
+    pub key: Dynamic,
+}
+
+impl PersonView {
+    fn new(mut person: Person) -> PersonView {
+        // Rules never see credentials; only whether there are any.
+        let has_pin = person.pin.take().is_some();
+        let has_card = person.card.take().is_some();
+        let key = person.key().map_or(Dynamic::UNIT, |k| text(&k.0));
+        PersonView(Arc::new(PersonData {
+            person,
+            has_pin,
+            has_card,
+            key,
+        }))
+    }
+
+    /// The person's key, if they have one.
+    pub fn key(&self) -> Option<crate::model::PersonKey> {
+        self.0.person.key()
+    }
+}
+
+/// The room's configuration, converted once per batch.
 #[derive(Debug, Clone)]
-pub struct RoomView(pub Arc<Room>);
+pub struct RoomView(pub Arc<RoomData>);
+
+#[derive(Debug)]
+pub struct RoomData {
+    pub key: Dynamic,
+    pub name: Dynamic,
+    pub doors: Array,
+    pub alarm_zone: Dynamic,
+    pub outputs: Map,
+    pub person_groups: Array,
+    pub shared_exceptions: Array,
+    pub tags: Vec<String>,
+}
+
+impl RoomView {
+    pub fn new(room: &Room) -> RoomView {
+        RoomView(Arc::new(RoomData {
+            key: text(&room.key),
+            name: text(&room.name),
+            doors: texts(room.doors.iter().map(|d| d.as_str())),
+            alarm_zone: optional_text(room.alarm_zone.as_ref().map(|z| z.as_str())),
+            outputs: room
+                .outputs
+                .iter()
+                .map(|(k, o)| (k.as_str().into(), text(o.as_str())))
+                .collect(),
+            person_groups: texts(room.person_groups.iter().map(|g| g.as_str())),
+            shared_exceptions: room
+                .shared_exceptions
+                .iter()
+                .map(|&id| Dynamic::from_int(INT::from(id)))
+                .collect(),
+            tags: room.tags.clone(),
+        }))
+    }
+}
 
 /// The context: local times, holidays, the pack's settings.
 #[derive(Debug, Clone)]
@@ -104,20 +175,49 @@ pub struct CtxView(pub Arc<CtxData>);
 
 #[derive(Debug)]
 pub struct CtxData {
-    pub ctx: Ctx,
-    pub settings: Arc<Map>,
+    pub tz: Tz,
+    pub local_start: Instant,
+    pub local_end: Instant,
+    pub weekday: INT,
+    pub date: Date,
+    pub is_holiday: bool,
+    pub public_holiday: Dynamic,
+    pub holiday_period: Dynamic,
+    pub settings: Settings,
 }
 
 impl CtxView {
-    pub fn new(ctx: &Ctx, settings: Arc<Map>) -> CtxView {
+    /// The context of `booking`; `ctx.local_start` and `ctx.local_end` are its start and end.
+    pub fn new(ctx: &Ctx, booking: &Booking, settings: Settings) -> CtxView {
+        let tz = ctx.time_zone;
         CtxView(Arc::new(CtxData {
-            ctx: ctx.clone(),
+            tz,
+            local_start: Instant {
+                utc: booking.start,
+                tz,
+            },
+            local_end: Instant {
+                utc: booking.end,
+                tz,
+            },
+            weekday: INT::from(ctx.weekday()),
+            date: Date(ctx.local_start.date()),
+            is_holiday: ctx.is_holiday,
+            public_holiday: optional_text(ctx.public_holiday.as_deref()),
+            holiday_period: optional_text(ctx.holiday_period.as_deref()),
             settings,
         }))
     }
+}
 
-    fn instant(&self, local: chrono::NaiveDateTime) -> Instant {
-        Instant::at_local(self.0.ctx.time_zone, local.date(), local.time())
+/// The pack's settings, read-only: `ctx.settings.margin_minutes` or `ctx.settings["x"]`. A
+/// setting that does not exist is an error, so a typo does not read as `()`.
+#[derive(Debug, Clone)]
+pub struct Settings(pub Arc<Map>);
+
+impl Settings {
+    pub fn new(settings: &std::collections::BTreeMap<String, toml::Value>) -> Settings {
+        Settings(Arc::new(settings_map(settings)))
     }
 }
 
@@ -340,11 +440,7 @@ fn register_booking(engine: &mut rhai::Engine) {
                 .map(|(k, s)| (k.as_str().into(), text(s)))
                 .collect::<Map>()
         })
-        .register_get("responsible", |v: &mut BookingView| {
-            b(v).responsible.as_ref().map_or(Dynamic::UNIT, |p| {
-                Dynamic::from(PersonView(Arc::new(p.clone())))
-            })
-        })
+        .register_get("responsible", |v: &mut BookingView| v.0.responsible.clone())
         .register_fn("to_string", |v: &mut BookingView| {
             format!("booking {}:{}", b(v).source, b(v).id)
         })
@@ -352,55 +448,47 @@ fn register_booking(engine: &mut rhai::Engine) {
             format!("booking {}:{}", b(v).source, b(v).id)
         });
 
+    fn p(v: &PersonView) -> &Person {
+        &v.0.person
+    }
     engine
         .register_type_with_name::<PersonView>("Person")
-        .register_get("name", |p: &mut PersonView| text(&p.0.name))
-        .register_get("email", |p: &mut PersonView| {
-            optional_text(p.0.email.as_deref())
+        .register_get("name", |v: &mut PersonView| text(&p(v).name))
+        .register_get("email", |v: &mut PersonView| {
+            optional_text(p(v).email.as_deref())
         })
-        .register_get("phone", |p: &mut PersonView| {
-            optional_text(p.0.phone.as_deref())
+        .register_get("phone", |v: &mut PersonView| {
+            optional_text(p(v).phone.as_deref())
         })
-        .register_get("member_no", |p: &mut PersonView| {
-            optional_text(p.0.member_no.as_deref())
+        .register_get("member_no", |v: &mut PersonView| {
+            optional_text(p(v).member_no.as_deref())
         })
-        .register_get("key", |p: &mut PersonView| {
-            p.0.key().map_or(Dynamic::UNIT, |k| text(&k.0))
-        })
-        .register_get("has_pin", |p: &mut PersonView| p.0.pin.is_some())
-        .register_get("has_card", |p: &mut PersonView| p.0.card.is_some())
-        .register_fn("to_string", |p: &mut PersonView| p.0.name.clone())
-        .register_fn("to_debug", |p: &mut PersonView| p.0.name.clone());
+        .register_get("key", |v: &mut PersonView| v.0.key.clone())
+        .register_get("has_pin", |v: &mut PersonView| v.0.has_pin)
+        .register_get("has_card", |v: &mut PersonView| v.0.has_card)
+        .register_fn("to_string", |v: &mut PersonView| p(v).name.clone())
+        .register_fn("to_debug", |v: &mut PersonView| p(v).name.clone());
 }
 
 fn register_room(engine: &mut rhai::Engine) {
     engine
         .register_type_with_name::<RoomView>("Room")
-        .register_get("key", |r: &mut RoomView| text(&r.0.key))
-        .register_get("name", |r: &mut RoomView| text(&r.0.name))
-        .register_get("doors", |r: &mut RoomView| {
-            texts(r.0.doors.iter().map(|d| d.as_str()))
-        })
-        .register_get("alarm_zone", |r: &mut RoomView| {
-            optional_text(r.0.alarm_zone.as_ref().map(|z| z.as_str()))
-        })
-        .register_get("outputs", |r: &mut RoomView| {
-            r.0.outputs
-                .iter()
-                .map(|(k, o)| (k.as_str().into(), text(o.as_str())))
-                .collect::<Map>()
-        })
+        .register_get("key", |r: &mut RoomView| r.0.key.clone())
+        .register_get("name", |r: &mut RoomView| r.0.name.clone())
+        .register_get("doors", |r: &mut RoomView| r.0.doors.clone())
+        .register_get("alarm_zone", |r: &mut RoomView| r.0.alarm_zone.clone())
+        .register_get("outputs", |r: &mut RoomView| r.0.outputs.clone())
         .register_fn("output", |r: &mut RoomView, role: ImmutableString| {
-            optional_text(r.0.outputs.get(role.as_str()).map(|o| o.as_str()))
+            r.0.outputs
+                .get(role.as_str())
+                .cloned()
+                .unwrap_or(Dynamic::UNIT)
         })
         .register_get("person_groups", |r: &mut RoomView| {
-            texts(r.0.person_groups.iter().map(|g| g.as_str()))
+            r.0.person_groups.clone()
         })
         .register_get("shared_exceptions", |r: &mut RoomView| {
-            r.0.shared_exceptions
-                .iter()
-                .map(|&id| Dynamic::from_int(INT::from(id)))
-                .collect::<Array>()
+            r.0.shared_exceptions.clone()
         })
         .register_get("tags", |r: &mut RoomView| {
             texts(r.0.tags.iter().map(String::as_str))
@@ -427,28 +515,24 @@ fn register_ctx(engine: &mut rhai::Engine) {
                 call.call_position(),
             )
         })?;
-        Ok(Instant::at_local(c.0.ctx.time_zone, date, time))
+        Ok(Instant::at_local(c.0.tz, date, time))
     }
 
     engine
         .register_type_with_name::<CtxView>("Ctx")
-        .register_get("time_zone", |c: &mut CtxView| {
-            text(c.0.ctx.time_zone.name())
-        })
-        .register_get("local_start", |c: &mut CtxView| {
-            c.instant(c.0.ctx.local_start)
-        })
-        .register_get("local_end", |c: &mut CtxView| c.instant(c.0.ctx.local_end))
-        .register_get("weekday", |c: &mut CtxView| INT::from(c.0.ctx.weekday()))
-        .register_get("date", |c: &mut CtxView| Date(c.0.ctx.local_start.date()))
-        .register_get("is_holiday", |c: &mut CtxView| c.0.ctx.is_holiday)
+        .register_get("time_zone", |c: &mut CtxView| text(c.0.tz.name()))
+        .register_get("local_start", |c: &mut CtxView| c.0.local_start)
+        .register_get("local_end", |c: &mut CtxView| c.0.local_end)
+        .register_get("weekday", |c: &mut CtxView| c.0.weekday)
+        .register_get("date", |c: &mut CtxView| c.0.date)
+        .register_get("is_holiday", |c: &mut CtxView| c.0.is_holiday)
         .register_get("public_holiday", |c: &mut CtxView| {
-            optional_text(c.0.ctx.public_holiday.as_deref())
+            c.0.public_holiday.clone()
         })
         .register_get("holiday_period", |c: &mut CtxView| {
-            optional_text(c.0.ctx.holiday_period.as_deref())
+            c.0.holiday_period.clone()
         })
-        .register_get("settings", |c: &mut CtxView| (*c.0.settings).clone())
+        .register_get("settings", |c: &mut CtxView| c.0.settings.clone())
         .register_fn(
             "at_local",
             |call: NativeCallContext, c: &mut CtxView, date: Date, time: ImmutableString| {
@@ -472,4 +556,29 @@ fn register_ctx(engine: &mut rhai::Engine) {
         )
         .register_fn("to_string", |_: &mut CtxView| "ctx".to_string())
         .register_fn("to_debug", |_: &mut CtxView| "ctx".to_string());
+
+    engine
+        .register_type_with_name::<Settings>("Settings")
+        .register_indexer_get(
+            |call: NativeCallContext,
+             s: &mut Settings,
+             name: ImmutableString|
+             -> Result<Dynamic, Box<EvalAltResult>> {
+                s.0.get(name.as_str()).cloned().ok_or_else(|| {
+                    let known: Vec<&str> = s.0.keys().map(|k| k.as_str()).collect();
+                    script_error(
+                        format!(
+                            "ctx.settings has no {name:?}; the pack's settings are: {}",
+                            known.join(", ")
+                        ),
+                        call.call_position(),
+                    )
+                })
+            },
+        )
+        .register_fn("contains", |s: &mut Settings, name: ImmutableString| {
+            s.0.contains_key(name.as_str())
+        })
+        .register_fn("to_string", |_: &mut Settings| "settings".to_string())
+        .register_fn("to_debug", |s: &mut Settings| format!("{:?}", s.0));
 }
