@@ -68,6 +68,11 @@ pub struct SiteDir {
 }
 
 pub fn site(url: &str, password: &str) -> SiteDir {
+    site_with(url, password, "")
+}
+
+/// The same site with `extra` TOML appended (an `[mqtt]` table).
+pub fn site_with(url: &str, password: &str, extra: &str) -> SiteDir {
     let dir = tempfile::tempdir().unwrap();
     let pack = dir.path().join("rules/t");
     std::fs::create_dir_all(pack.join("rules")).unwrap();
@@ -84,7 +89,7 @@ pub fn site(url: &str, password: &str) -> SiteDir {
     assert!(cases::accept(&pack, &runtime).passed());
     std::fs::write(dir.path().join("winkas.password"), password).unwrap();
     let config = dir.path().join("site.toml");
-    std::fs::write(&config, SITE.replace("@URL@", url)).unwrap();
+    std::fs::write(&config, SITE.replace("@URL@", url) + extra).unwrap();
     SiteDir {
         dir,
         config,
