@@ -392,7 +392,21 @@ impl RuleRuntime for RhaiRuntime {
                     }
                 };
                 let ctx = CtxView::new(d.ctx, d.booking, known);
-                self.decide_one(&mut scope, d, &room, &ctx)
+                // A panic anywhere below is a bug, but it must fail this booking closed, not
+                // the whole plan.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.decide_one(&mut scope, d, &room, &ctx)
+                }))
+                .unwrap_or_else(|_| {
+                    scope.clear();
+                    Err(RuleError {
+                        pack: self.info.name.clone(),
+                        booking: d.booking.id.clone(),
+                        kind: RuleErrorKind::Runtime,
+                        message: "the rule runtime failed unexpectedly (a bug in klar)".into(),
+                        location: None,
+                    })
+                })
             })
             .collect()
     }

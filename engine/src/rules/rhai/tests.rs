@@ -348,3 +348,35 @@ fn cost_of_a_small_decision() {
         }
     }
 }
+
+#[test]
+fn out_of_range_times_fail_the_booking_instead_of_panicking() {
+    let b = booking("2026-11-23T16:00:00+01:00", "2026-11-23T18:00:00+01:00");
+    for expr in [
+        "minutes(9223372036854775807)",
+        "booking.start + days(2000000000)",
+        "hours(1) * 9223372036854775807",
+        "booking.start - days(100000) * 100000",
+        "ctx.date + days(2000000000)",
+    ] {
+        let rt = runtime(&format!(
+            "fn decide(booking, room, ctx) {{\n  let x = {expr};\n  []\n}}"
+        ));
+        let e = decide(&rt, &b).unwrap_err();
+        assert_eq!(e.kind, RuleErrorKind::Runtime, "{expr}: {e}");
+        assert_eq!(e.location.unwrap().line, 2, "{expr}");
+    }
+}
+
+#[test]
+fn a_missing_setting_is_an_error_naming_it() {
+    let rt = runtime("fn decide(booking, room, ctx) {\n  let m = ctx.settings.margn;\n  []\n}");
+    let b = booking("2026-11-23T16:00:00+01:00", "2026-11-23T18:00:00+01:00");
+    let settings = BTreeMap::from([("margin".to_owned(), toml::Value::Integer(15))]);
+    let e = decide_with(&rt, &b, settings).unwrap_err();
+    assert!(
+        e.message.contains("margn") && e.message.contains("margin"),
+        "{}",
+        e.message
+    );
+}

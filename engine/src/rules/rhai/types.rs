@@ -265,6 +265,21 @@ pub fn script_error(message: impl Into<String>, pos: Position) -> Box<EvalAltRes
     ))
 }
 
+fn out_of_range(call: &rhai::NativeCallContext) -> Box<EvalAltResult> {
+    script_error(
+        format!("{}: the time is out of range", call.fn_name()),
+        call.call_position(),
+    )
+}
+
+fn times(call: &rhai::NativeCallContext, a: Span, n: INT) -> Result<Span, Box<EvalAltResult>> {
+    i32::try_from(n)
+        .ok()
+        .and_then(|n| a.0.checked_mul(n))
+        .map(Span)
+        .ok_or_else(|| out_of_range(call))
+}
+
 /// Parses `"07:45"` (or `"07:45:30"`).
 pub fn parse_time(s: &str) -> Option<NaiveTime> {
     NaiveTime::parse_from_str(s.trim(), "%H:%M")
@@ -306,13 +321,17 @@ fn register_time(engine: &mut rhai::Engine) {
                     .to_string(),
             )
         })
-        .register_fn("+", |t: Instant, d: Span| Instant {
-            utc: t.utc + d.0,
-            tz: t.tz,
+        .register_fn("+", |call: NativeCallContext, t: Instant, d: Span| {
+            t.utc
+                .checked_add_signed(d.0)
+                .map(|utc| Instant { utc, tz: t.tz })
+                .ok_or_else(|| out_of_range(&call))
         })
-        .register_fn("-", |t: Instant, d: Span| Instant {
-            utc: t.utc - d.0,
-            tz: t.tz,
+        .register_fn("-", |call: NativeCallContext, t: Instant, d: Span| {
+            t.utc
+                .checked_sub_signed(d.0)
+                .map(|utc| Instant { utc, tz: t.tz })
+                .ok_or_else(|| out_of_range(&call))
         })
         .register_fn("-", |a: Instant, b: Instant| Span(a.utc - b.utc))
         .register_fn("==", |a: Instant, b: Instant| a.utc == b.utc)
@@ -334,16 +353,40 @@ fn register_time(engine: &mut rhai::Engine) {
 
     engine
         .register_type_with_name::<Span>("Duration")
-        .register_fn("minutes", |n: INT| Span(Duration::minutes(n)))
-        .register_fn("hours", |n: INT| Span(Duration::hours(n)))
-        .register_fn("days", |n: INT| Span(Duration::days(n)))
+        .register_fn("minutes", |call: NativeCallContext, n: INT| {
+            Duration::try_minutes(n)
+                .map(Span)
+                .ok_or_else(|| out_of_range(&call))
+        })
+        .register_fn("hours", |call: NativeCallContext, n: INT| {
+            Duration::try_hours(n)
+                .map(Span)
+                .ok_or_else(|| out_of_range(&call))
+        })
+        .register_fn("days", |call: NativeCallContext, n: INT| {
+            Duration::try_days(n)
+                .map(Span)
+                .ok_or_else(|| out_of_range(&call))
+        })
         .register_get("minutes", |d: &mut Span| d.0.num_minutes())
         .register_get("hours", |d: &mut Span| d.0.num_hours())
-        .register_fn("+", |a: Span, b: Span| Span(a.0 + b.0))
-        .register_fn("-", |a: Span, b: Span| Span(a.0 - b.0))
+        .register_fn("+", |call: NativeCallContext, a: Span, b: Span| {
+            a.0.checked_add(&b.0)
+                .map(Span)
+                .ok_or_else(|| out_of_range(&call))
+        })
+        .register_fn("-", |call: NativeCallContext, a: Span, b: Span| {
+            a.0.checked_sub(&b.0)
+                .map(Span)
+                .ok_or_else(|| out_of_range(&call))
+        })
         .register_fn("-", |a: Span| Span(-a.0))
-        .register_fn("*", |a: Span, n: INT| Span(a.0 * n as i32))
-        .register_fn("*", |n: INT, a: Span| Span(a.0 * n as i32))
+        .register_fn("*", |call: NativeCallContext, a: Span, n: INT| {
+            times(&call, a, n)
+        })
+        .register_fn("*", |call: NativeCallContext, n: INT, a: Span| {
+            times(&call, a, n)
+        })
         .register_fn("==", |a: Span, b: Span| a == b)
         .register_fn("!=", |a: Span, b: Span| a != b)
         .register_fn("<", |a: Span, b: Span| a < b)
@@ -372,11 +415,15 @@ fn register_time(engine: &mut rhai::Engine) {
         .register_get("weekday", |d: &mut Date| {
             INT::from(d.0.weekday().number_from_monday())
         })
-        .register_fn("+", |d: Date, s: Span| {
-            Date(d.0 + Duration::days(s.0.num_days()))
+        .register_fn("+", |call: NativeCallContext, d: Date, s: Span| {
+            d.0.checked_add_signed(Duration::days(s.0.num_days()))
+                .map(Date)
+                .ok_or_else(|| out_of_range(&call))
         })
-        .register_fn("-", |d: Date, s: Span| {
-            Date(d.0 - Duration::days(s.0.num_days()))
+        .register_fn("-", |call: NativeCallContext, d: Date, s: Span| {
+            d.0.checked_sub_signed(Duration::days(s.0.num_days()))
+                .map(Date)
+                .ok_or_else(|| out_of_range(&call))
         })
         .register_fn("==", |a: Date, b: Date| a == b)
         .register_fn("!=", |a: Date, b: Date| a != b)
