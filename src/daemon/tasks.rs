@@ -211,6 +211,12 @@ fn watch_rules(core: &Core, paths_tx: &mpsc::UnboundedSender<PathBuf>) -> Option
     }
 }
 
+/// Whether a changed path concerns the rule set (see [`klar_engine::reload::classify`]).
+fn relevant(core: &Core, path: &std::path::Path) -> bool {
+    let one = BTreeSet::from([path.to_path_buf()]);
+    !klar_engine::reload::classify(&core.config, &core.rules.current(), &one).is_empty()
+}
+
 /// Collects file events, debounces them, validates and swaps; tells the planner on a swap.
 /// Owns the watcher, and watches again after a config change (the pack list may differ).
 async fn reload_task(
@@ -231,7 +237,12 @@ async fn reload_task(
         let deadline = debouncer.deadline();
         tokio::select! {
             path = paths_rx.recv() => match path {
-                Some(path) => debouncer.push(path, std::time::Instant::now()),
+                // Only the config file and the packs' files count: the store and the
+                // simulator's state file beside the config change on every cycle.
+                Some(path) if relevant(&core, &path) => {
+                    debouncer.push(path, std::time::Instant::now());
+                }
+                Some(_) => {}
                 None => return,
             },
             _ = async {
@@ -246,6 +257,7 @@ async fn reload_task(
             continue;
         };
         let batch: BTreeSet<PathBuf> = paths;
+        let before = core.rules.current();
         let r = reloader.clone();
         let outcome = match tokio::task::spawn_blocking(move || r.reload(&batch)).await {
             Ok(outcome) => outcome,
@@ -272,6 +284,23 @@ async fn reload_task(
                     s.rules.last_reload = Some(now);
                 });
                 if changes.site {
+                    let (old, new) = (&before.site, &rules.site);
+                    let restart: Vec<&str> = [
+                        (
+                            "[[sources]]",
+                            format!("{:?}", old.sources) != format!("{:?}", new.sources),
+                        ),
+                        ("[controller]", old.controller != new.controller),
+                        ("[mqtt]", old.mqtt != new.mqtt),
+                        ("[web]", old.web != new.web),
+                        ("[daemon]", old.daemon != new.daemon),
+                    ]
+                    .into_iter()
+                    .filter_map(|(table, changed)| changed.then_some(table))
+                    .collect();
+                    if !restart.is_empty() {
+                        warn!(tables = ?restart, "These tables changed; they take effect when klar restarts.");
+                    }
                     drop(watcher.take());
                     watcher = watch_rules(&core, &paths_tx);
                 }
