@@ -10,13 +10,19 @@ use klar_adapters::fake::FakeData;
 use klar_adapters::fake::winkas::{FakeWinkas, FakeWinkasOptions};
 use klar_engine::model::DoorLevel;
 
-/// `/api/status` of the running daemon (its URL is in the log).
-async fn api_status(daemon: &Daemon) -> serde_json::Value {
-    let log = daemon.log();
-    let url = log
+/// The running daemon's web server (its URL is in the log).
+fn dashboard(daemon: &Daemon) -> String {
+    daemon
+        .log()
         .split_whitespace()
         .find_map(|w| w.strip_prefix("dashboard="))
-        .expect("the log names the dashboard URL");
+        .expect("the log names the dashboard URL")
+        .to_owned()
+}
+
+/// `/api/status` of the running daemon.
+async fn api_status(daemon: &Daemon) -> serde_json::Value {
+    let url = dashboard(daemon);
     reqwest::get(format!("{url}api/status"))
         .await
         .unwrap()
@@ -96,6 +102,28 @@ async fn rule_edits_reach_the_doors_and_broken_rules_are_refused() {
         status["sources"][0]["health"]["state"], "healthy",
         "{status}"
     );
+
+    // The dashboard's actions: reload the rules, poll every source now.
+    let url = dashboard(&daemon);
+    let polls = status["sources"][0]["polls"].as_u64().unwrap();
+    let client = reqwest::Client::new();
+    for action in ["reload", "sync"] {
+        let r = client
+            .post(format!("{url}api/{action}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{action}: {}", r.status());
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let s = api_status(&daemon).await;
+        if s["rules"]["generation"] == 4 && s["sources"][0]["polls"].as_u64() > Some(polls) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{s}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     // SIGTERM: a clean stop.
     let status = daemon.terminate();
