@@ -11,7 +11,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "klar", version, about = "Makes rooms ready when they are booked: bookings in, rules, door access control out.")]
+#[command(
+    name = "klar",
+    version,
+    about = "Makes rooms ready when they are booked: bookings in, rules, door access control out."
+)]
 struct Klar {
     #[command(subcommand)]
     command: Command,

@@ -60,9 +60,15 @@ pub fn load_site(path: &Path) -> anyhow::Result<SiteConfig> {
 
 /// Loads a bookings file (a JSON array of bookings in the common model) and validates each.
 pub fn load_bookings(path: &Path) -> anyhow::Result<Vec<Booking>> {
-    let text = std::fs::read_to_string(path).map_err(|e| BadInput(format!("{}: cannot read: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| BadInput(format!("{}: cannot read: {e}", path.display())))?;
     let bookings: Vec<Booking> = serde_json::from_str(&text).map_err(|e| {
-        BadInput(format!("{}:{}:{}: not a bookings file: {e}", path.display(), e.line(), e.column()))
+        BadInput(format!(
+            "{}:{}:{}: not a bookings file: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
     })?;
     Ok(bookings)
 }
@@ -74,13 +80,23 @@ pub fn parse_at(text: &str, tz: chrono_tz::Tz) -> anyhow::Result<chrono::DateTim
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&chrono::Utc));
     }
-    for format in ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"] {
+    for format in [
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
         if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(text, format) {
             return tz
                 .from_local_datetime(&naive)
                 .earliest()
                 .map(|t| t.with_timezone(&chrono::Utc))
-                .ok_or_else(|| BadInput(format!("--at {text}: that local time does not exist in {tz} (a DST gap)")).into());
+                .ok_or_else(|| {
+                    BadInput(format!(
+                        "--at {text}: that local time does not exist in {tz} (a DST gap)"
+                    ))
+                    .into()
+                });
         }
     }
     Err(BadInput(format!("--at {text:?}: expected RFC 3339 (2026-11-23T09:50:00+01:00) or local time (2026-11-23T09:50)")).into())
