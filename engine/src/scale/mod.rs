@@ -432,7 +432,7 @@ pub fn generate(spec: &ScaleSpec) -> ScaleSite {
                 )
             };
             if rng.chance(2) {
-                tags.push("open-house".to_owned());
+                tags.push("åbent-hus".to_owned());
             }
             let status = match rng.below(100) {
                 0..=1 => BookingStatus::Cancelled,

@@ -1,10 +1,11 @@
 //! The anchor decision in plain Rust, as a [`RuleRuntime`]: the floor the Rhai and Wasm packs
 //! are measured against.
 //!
-//! The decision (issue 9, and the `rules/margins` pack): unlock each of the room's doors from
-//! `margin_minutes` (15) before the booking to as long after, unless the booking is cancelled or
-//! falls on a holiday without the `holiday` tag; grant the responsible person (when known and
-//! holding a PIN) the room's person groups for the same window.
+//! The decision (issue 9, and the `rules/margins` pack it mirrors line for line): unlock each of
+//! the room's doors from `margin_minutes` (15) before the booking to as long after it, unless the
+//! booking is cancelled or starts on a holiday without the `holiday_tag` (`holiday-ok`) tag;
+//! make the responsible person, when known, a member of the room's person groups for exactly
+//! the booking (on holidays too). Settings are read from `ctx.settings` like the Rhai pack does.
 
 use std::path::PathBuf;
 
@@ -49,33 +50,35 @@ pub fn decide_one(booking: &Booking, room: &Room, ctx: &Ctx) -> Result<Vec<Effec
     if booking.is_cancelled() {
         return Ok(Vec::new());
     }
-    if ctx.is_holiday && !booking.has_tag("holiday") {
-        return Ok(Vec::new());
-    }
-    let margin = ctx
-        .settings
+    let settings = &ctx.settings;
+    let margin = settings
         .get("margin_minutes")
         .and_then(toml::Value::as_integer)
         .unwrap_or(15);
-    let window = Window::new(
-        booking.start - Duration::minutes(margin),
-        booking.end + Duration::minutes(margin),
-    )
-    .map_err(|e| e.to_string())?;
+    let holiday_tag = settings
+        .get("holiday_tag")
+        .and_then(toml::Value::as_str)
+        .unwrap_or("holiday-ok");
     let mut out = Vec::with_capacity(room.doors.len() + 1);
-    out.extend(room.doors.iter().map(|door| Effect::DoorMode {
-        door: door.clone(),
-        level: DoorLevel::Unlocked,
-        window,
-    }));
-    if let Some(person) = booking.responsible.as_ref().filter(|p| p.pin.is_some())
-        && let Some(key) = Person::key(person)
+    if !ctx.is_holiday || booking.has_tag(holiday_tag) {
+        let window = Window::new(
+            booking.start - Duration::minutes(margin),
+            booking.end + Duration::minutes(margin),
+        )
+        .map_err(|e| e.to_string())?;
+        out.extend(room.doors.iter().map(|door| Effect::DoorMode {
+            door: door.clone(),
+            level: DoorLevel::Unlocked,
+            window,
+        }));
+    }
+    if let Some(key) = booking.responsible.as_ref().and_then(Person::key)
         && !room.person_groups.is_empty()
     {
         out.push(Effect::Grant {
             person: key,
             groups: room.person_groups.clone(),
-            window,
+            window: booking.window().map_err(|e| e.to_string())?,
         });
     }
     Ok(out)
@@ -132,12 +135,15 @@ mod tests {
         let w = effects[0].window().unwrap();
         assert_eq!(w.from, b.start - Duration::minutes(15));
         assert_eq!(w.to, b.end + Duration::minutes(15));
-        assert!(matches!(effects.last(), Some(Effect::Grant { .. })));
+        assert!(
+            matches!(effects.last(), Some(Effect::Grant { window, .. }) if *window == b.window().unwrap())
+        );
 
+        // A holiday keeps the doors locked but the grant stands, unless the booking is tagged.
         ctx.is_holiday = true;
-        assert!(decide_one(b, room, &ctx).unwrap().is_empty());
+        assert_eq!(decide_one(b, room, &ctx).unwrap().len(), 1);
         let mut tagged = b.clone();
-        tagged.tags.push("holiday".into());
+        tagged.tags.push("holiday-ok".into());
         assert_eq!(
             decide_one(&tagged, room, &ctx).unwrap().len(),
             effects.len()
