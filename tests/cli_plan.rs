@@ -162,3 +162,31 @@ fn a_failing_rule_fails_its_booking_closed_and_the_others_go_on() {
         r.stdout
     );
 }
+
+#[test]
+fn the_sample_site_syncs_to_its_simulated_controller_without_problems() {
+    // The sample's installation must be drivable as written: every door, zone and output it
+    // plans for follows a table klar may put exceptions on, so `klar sync` reports no problem.
+    let dir = tempfile::tempdir().expect("a scratch folder");
+    let sample = repo().join("examples/school");
+    let config = std::fs::read_to_string(sample.join("site.toml"))
+        .expect("read the sample config")
+        .replace(
+            "\"../../rules/school\"",
+            &format!("{:?}", repo().join("rules/school")),
+        );
+    std::fs::write(dir.path().join("site.toml"), config).expect("write the config copy");
+    let r = run(klar()
+        .current_dir(dir.path())
+        .args(["sync", "--config", "site.toml", "--bookings"])
+        .arg(sample.join("bookings.json"))
+        .args(["--at", "2026-11-24T08:00"]));
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("problem:"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("created   door D-AULA unlocked for planner:P-5104"),
+        "{}",
+        r.stdout
+    );
+}
