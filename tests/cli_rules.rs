@@ -234,3 +234,64 @@ fn check_passes_the_sample_site() {
     assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("pack school 1.0.0"), "{}", r.stdout);
 }
+
+#[test]
+fn check_reports_every_broken_table_the_daemon_reads_and_warns_of_missing_secrets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site.toml");
+    std::fs::write(
+        &site,
+        r#"
+[site]
+name = "Test"
+
+[[sources]]
+name = "halls"
+kind = "winkas"
+username = "klar"
+contract_code = "12345"
+password_env = "KLAR_TEST_SURELY_UNSET_PASSWORD"
+
+[[sources]]
+name = "typo"
+kind = "winkas-cloud"
+
+[controller]
+kind = "unilock-telepathy"
+
+[mqtt]
+host = "127.0.0.1"
+port = "not a number"
+
+[daemon]
+near_every_seconds = "often"
+"#,
+    )
+    .unwrap();
+    let r = run(klar()
+        .env_remove("KLAR_TEST_SURELY_UNSET_PASSWORD")
+        .args(["check", "--config"])
+        .arg(&site));
+    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    for needle in [
+        "source \"typo\" (winkas-cloud): unknown kind",
+        "[controller]: ",
+        "unilock-telepathy",
+        "[mqtt]: ",
+        "[daemon]: ",
+        "4 error(s)",
+    ] {
+        assert!(
+            r.stderr.contains(needle),
+            "{needle:?} missing:\n{}",
+            r.stderr
+        );
+    }
+    assert!(
+        r.stdout.contains("warning: ")
+            && r.stdout
+                .contains("KLAR_TEST_SURELY_UNSET_PASSWORD is not set"),
+        "{}",
+        r.stdout
+    );
+}

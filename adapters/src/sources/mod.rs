@@ -190,6 +190,27 @@ pub fn build(
     }
 }
 
+/// Parses and validates a source's `[[sources]]` entry without reading its secrets or building
+/// anything: what `klar check` reports before a daemon would start.
+pub fn check(config: &SourceConfig) -> Result<(), SourceConfigError> {
+    let err = |message: String| SourceConfigError {
+        source_name: config.name.clone(),
+        kind: config.kind.clone(),
+        message,
+    };
+    match config.kind.as_str() {
+        "winkas" => winkas::WinkasConfig::parse(&config.settings).map(drop),
+        "pronestor" => pronestor::PronestorConfig::parse(&config.settings).map(drop),
+        "ical" | "ics" | "icalendar" => ical::IcalConfig::parse(&config.settings).map(drop),
+        "local" => local::LocalConfig::parse(&config.settings).map(drop),
+        other => Err(format!(
+            "unknown kind {other:?}; known kinds: {}",
+            KINDS.join(", ")
+        )),
+    }
+    .map_err(err)
+}
+
 /// Parses a settings table into a config struct, with a one-line error.
 pub(crate) fn parse_settings<T: serde::de::DeserializeOwned>(
     settings: &toml::Table,
