@@ -16,6 +16,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::rhai::{RhaiRuntime, RuleSource};
+use super::wasm::{WasmOptions, WasmRuntime};
 use super::{PackError, PackInfo, RuleRuntime, RuntimeKind};
 use crate::site::SiteConfig;
 
@@ -122,14 +123,58 @@ pub fn load_reporting(
     let manifest = PackManifest::read(dir).map_err(|e| vec![e])?;
     match manifest.runtime {
         RuntimeKind::Rhai => load_rhai(&manifest, dir),
-        RuntimeKind::Wasm => {
-            let _ = options;
-            Err(vec![PackError::new(
-                dir.join(MANIFEST),
-                "runtime = \"wasm\": the Wasm runtime is not wired in yet",
-            )])
-        }
+        RuntimeKind::Wasm => load_wasm(&manifest, dir, options).map_err(|e| vec![e]),
     }
+}
+
+/// A Wasm pack: `component = "<file>.wasm"` in `pack.toml`, a path inside the pack (a
+/// component, or the core module `cargo build --target wasm32-unknown-unknown` makes).
+fn load_wasm(
+    manifest: &PackManifest,
+    dir: &Path,
+    options: &LoadOptions,
+) -> Result<Arc<dyn RuleRuntime>, PackError> {
+    let at = dir.join(MANIFEST);
+    let file = match manifest.extra.get("component") {
+        Some(toml::Value::String(file)) => PathBuf::from(file),
+        Some(_) => {
+            return Err(PackError::new(
+                at,
+                "component must be a path, e.g. component = \"margins.wasm\"",
+            ));
+        }
+        None => {
+            return Err(PackError::new(
+                at,
+                "runtime = \"wasm\" needs component = \"<file>.wasm\": the guest's .wasm file in the pack",
+            ));
+        }
+    };
+    if file.is_absolute()
+        || file
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
+    {
+        return Err(PackError::new(
+            at,
+            format!(
+                "component: {} must be a path inside the pack",
+                file.display()
+            ),
+        ));
+    }
+    let name = file
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    let runtime = WasmRuntime::load(
+        manifest.info(dir),
+        &dir.join(&file),
+        &name,
+        &WasmOptions::new(options.deterministic),
+    )?;
+    Ok(Arc::new(runtime))
 }
 
 fn load_rhai(manifest: &PackManifest, dir: &Path) -> Result<Arc<dyn RuleRuntime>, Vec<PackError>> {
@@ -286,14 +331,36 @@ mod tests {
     }
 
     #[test]
-    fn wasm_is_not_wired_yet() {
+    fn a_wasm_pack_names_its_component_inside_the_pack() {
         let dir = pack_dir(
             "name = \"p\"\nversion = \"1\"\nruntime = \"wasm\"\ncomponent = \"x.wasm\"\n",
             &[],
         );
-        let e = load(dir.path(), &LoadOptions::default()).err().unwrap();
-        assert!(e.message.contains("Wasm"));
         let m = PackManifest::read(dir.path()).unwrap();
         assert_eq!(m.extra["component"].as_str(), Some("x.wasm"));
+        let e = load(dir.path(), &LoadOptions::default()).err().unwrap();
+        assert!(e.file.ends_with("x.wasm"), "{e}");
+        assert!(e.message.contains("scripts/build-guests"), "{e}");
+
+        std::fs::write(dir.path().join("x.wasm"), b"not wasm").unwrap();
+        let e = load(dir.path(), &LoadOptions::default()).err().unwrap();
+        assert!(e.message.contains("not a WebAssembly file"), "{e}");
+
+        for (line, wanted) in [
+            ("", "needs component"),
+            ("component = 3\n", "must be a path"),
+            ("component = \"../x.wasm\"\n", "inside the pack"),
+        ] {
+            std::fs::write(
+                dir.path().join(MANIFEST),
+                format!("name = \"p\"\nversion = \"1\"\nruntime = \"wasm\"\n{line}"),
+            )
+            .unwrap();
+            let e = load(dir.path(), &LoadOptions::default()).err().unwrap();
+            assert!(
+                e.file.ends_with(MANIFEST) && e.message.contains(wanted),
+                "{e}"
+            );
+        }
     }
 }
