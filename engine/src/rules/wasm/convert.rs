@@ -150,7 +150,7 @@ fn local(t: NaiveDateTime) -> wit::LocalDatetime {
     }
 }
 
-/// The guest's effects as the engine's model, or what is wrong with the first bad one.
+/// The guest's effects as the engine's model, or what is wrong with each bad one.
 pub(super) fn effects(list: Vec<wit::Effect>) -> Result<Vec<Effect>, String> {
     if list.len() > MAX_EFFECTS {
         return Err(format!(
@@ -158,14 +158,28 @@ pub(super) fn effects(list: Vec<wit::Effect>) -> Result<Vec<Effect>, String> {
             list.len()
         ));
     }
-    list.into_iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let kind = kind(&e);
-            effect(e).map_err(|m| format!("effect {} ({kind}): {m}", i + 1))
-        })
-        .collect()
+    let mut effects = Vec::with_capacity(list.len());
+    let mut problems = Vec::new();
+    for (i, e) in list.into_iter().enumerate() {
+        let kind = kind(&e);
+        match effect(e) {
+            Ok(e) => effects.push(e),
+            Err(m) => problems.push(format!("effect {} ({kind}): {m}", i + 1)),
+        }
+    }
+    match problems.len() {
+        0 => Ok(effects),
+        n if n > MAX_PROBLEMS => Err(format!(
+            "{}; and {} more",
+            problems[..MAX_PROBLEMS].join("; "),
+            n - MAX_PROBLEMS
+        )),
+        _ => Err(problems.join("; ")),
+    }
 }
+
+/// How many bad effects of one booking an error lists.
+const MAX_PROBLEMS: usize = 5;
 
 fn kind(e: &wit::Effect) -> &'static str {
     match e {
