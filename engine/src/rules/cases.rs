@@ -33,8 +33,8 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use super::RuleRuntime;
 use super::pack::PackManifest;
+use super::{Ctx, Decision, RuleRuntime};
 use crate::model::{Booking, Window};
 use crate::plan::{Plan, PlanInput, plan};
 use crate::site::{Caps, HolidayPeriod, PublicHolidays, Room, RulesConfig, Site, SiteConfig};
@@ -303,6 +303,13 @@ fn run_case(
         );
     }
 
+    // The planner decides in a fixed order, so the reversed plan cannot show state a rule
+    // keeps between the calls of a batch (a Wasm guest's globals live as long as its
+    // instance): each booking decided alone must give what it gave in the batch.
+    if let Some(problem) = depends_on_the_batch(&case.bookings, runtime, &site) {
+        report.problems.push(problem);
+    }
+
     check_expect(&case, &result, tz, &mut report.problems);
 
     let text = render_snapshot(&name, &case, &result, tz);
@@ -332,6 +339,52 @@ fn run_case(
         }
     }
     report
+}
+
+/// Decides the case's bookings as one batch and each on its own; says which booking differs.
+fn depends_on_the_batch(
+    bookings: &[Booking],
+    runtime: &Arc<dyn RuleRuntime>,
+    site: &SiteConfig,
+) -> Option<String> {
+    let info = runtime.pack();
+    let mut settings = info.settings.clone();
+    if let Some(over) = site.rules.settings.get(&info.name) {
+        settings.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    let mut chosen = Vec::new();
+    for booking in bookings {
+        let key = crate::model::room_key(&booking.source, &booking.resource);
+        let Some(room) = site.rooms.get(&key) else {
+            continue;
+        };
+        let uses_pack = room
+            .packs
+            .as_ref()
+            .is_none_or(|names| names.contains(&info.name));
+        if booking.validate().is_ok() && !booking.is_cancelled() && uses_pack {
+            chosen.push((
+                booking,
+                room,
+                Ctx::for_booking(booking, site, settings.clone()),
+            ));
+        }
+    }
+    let batch: Vec<Decision<'_>> = chosen
+        .iter()
+        .map(|(booking, room, ctx)| Decision { booking, room, ctx })
+        .collect();
+    let together = runtime.decide(&batch);
+    batch.iter().zip(&together).find_map(|(d, in_batch)| {
+        let alone = runtime.decide(std::slice::from_ref(d));
+        (alone.first() != Some(in_batch)).then(|| {
+            format!(
+                "booking {} decided on its own gives another result than in a batch with the \
+                 others: rules must be pure (no state between calls)",
+                d.booking.id
+            )
+        })
+    })
 }
 
 /// Reads and parses a case file; errors name the file, line and column.
