@@ -286,3 +286,185 @@ fn to_date(d: wit::Date) -> Result<NaiveDate, String> {
     NaiveDate::from_ymd_opt(d.year, u32::from(d.month), u32::from(d.day))
         .ok_or_else(|| format!("{}-{}-{} is not a date", d.year, d.month, d.day))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(seconds: i64) -> wit::Instant {
+        wit::Instant {
+            seconds,
+            nanoseconds: 0,
+        }
+    }
+
+    fn w(from: i64, to: i64) -> wit::Window {
+        wit::Window {
+            from: t(from),
+            to: t(to),
+        }
+    }
+
+    #[test]
+    fn every_kind_of_effect_converts() {
+        let day = |year, month, day| wit::Date { year, month, day };
+        let got = effects(vec![
+            wit::Effect::DoorMode(wit::DoorMode {
+                door: "D-1".into(),
+                level: wit::DoorLevel::CardPin,
+                window: w(0, 60),
+            }),
+            wit::Effect::Disarm(wit::Disarm {
+                zone: "Z-1".into(),
+                window: w(0, 60),
+            }),
+            wit::Effect::SwitchOn(wit::SwitchOn {
+                output: "K-1".into(),
+                window: w(0, 60),
+            }),
+            wit::Effect::Grant(wit::Grant {
+                person: "member:1".into(),
+                groups: vec!["G".into()],
+                window: w(0, 60),
+            }),
+            wit::Effect::Deny(wit::Deny {
+                group: "G".into(),
+                doors: vec!["D-1".into(), "D-2".into()],
+                window: w(0, 60),
+            }),
+            wit::Effect::DayType(wit::DayType {
+                from: day(2026, 12, 24),
+                to: day(2026, 12, 26),
+                day: wit::DayKind::Special("Open_House".into()),
+            }),
+            wit::Effect::SharedException(wit::SharedException {
+                id: 12,
+                window: w(0, 60),
+            }),
+        ])
+        .unwrap();
+        let kinds: Vec<&str> = got.iter().map(Effect::kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                "door_mode",
+                "disarm",
+                "switch_on",
+                "grant",
+                "deny",
+                "day_type",
+                "shared_exception"
+            ]
+        );
+        assert_eq!(
+            got[0],
+            Effect::DoorMode {
+                door: DoorId::new("D-1"),
+                level: DoorLevel::CardPin,
+                window: Window::new(
+                    DateTime::from_timestamp(0, 0).unwrap(),
+                    DateTime::from_timestamp(60, 0).unwrap()
+                )
+                .unwrap(),
+            }
+        );
+        assert_eq!(
+            got[5],
+            Effect::DayType {
+                from: NaiveDate::from_ymd_opt(2026, 12, 24).unwrap(),
+                to: NaiveDate::from_ymd_opt(2026, 12, 26).unwrap(),
+                day: DayKind::Special("open_house".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn bad_effects_are_refused_with_what_is_wrong() {
+        let e = effects(vec![
+            wit::Effect::Grant(wit::Grant {
+                person: "member:1".into(),
+                groups: vec!["G".into(), " ".into()],
+                window: w(0, 60),
+            }),
+            wit::Effect::SharedException(wit::SharedException {
+                id: 1,
+                window: w(0, i64::MAX),
+            }),
+            wit::Effect::DayType(wit::DayType {
+                from: wit::Date {
+                    year: 2026,
+                    month: 2,
+                    day: 30,
+                },
+                to: wit::Date {
+                    year: 2026,
+                    month: 3,
+                    day: 1,
+                },
+                day: wit::DayKind::Holiday,
+            }),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "effect 1 (grant): the group is empty; \
+             effect 2 (shared_exception): the instant 9223372036854775807s + 0ns is out of range; \
+             effect 3 (day_type): 2026-2-30 is not a date"
+        );
+
+        let many = vec![
+            wit::Effect::Disarm(wit::Disarm {
+                zone: "Z".into(),
+                window: w(0, 1),
+            });
+            MAX_EFFECTS + 1
+        ];
+        assert!(effects(many).unwrap_err().contains("at most 1024"));
+        let long = "D".repeat(MAX_ID_LEN + 1);
+        let e = effects(vec![wit::Effect::Disarm(wit::Disarm {
+            zone: long,
+            window: w(0, 1),
+        })])
+        .unwrap_err();
+        assert!(e.contains("4097 bytes long"), "{e}");
+    }
+
+    #[test]
+    fn settings_keep_their_types() {
+        let table: toml::Table = toml::from_str(
+            "a = \"x\"\nb = 15\nc = 1.5\nd = true\ne = 2026-12-24\nf = [1, 2]\n[g]\nh = 1\n",
+        )
+        .unwrap();
+        let s = settings(&table.into_iter().collect());
+        let names: Vec<&str> = s.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c", "d", "e", "f", "g"]);
+        assert!(matches!(&s[0].1, wit::Setting::Text(t) if t == "x"));
+        assert!(matches!(s[1].1, wit::Setting::Integer(15)));
+        assert!(matches!(s[2].1, wit::Setting::Float(f) if f == 1.5));
+        assert!(matches!(s[3].1, wit::Setting::Boolean(true)));
+        assert!(matches!(&s[4].1, wit::Setting::Datetime(d) if d == "2026-12-24"));
+        assert!(matches!(&s[5].1, wit::Setting::Toml(t) if t == "[1, 2]"));
+        assert!(matches!(&s[6].1, wit::Setting::Toml(t) if t.contains("h = 1")));
+    }
+
+    #[test]
+    fn the_guest_sees_the_persons_key_but_never_the_pin() {
+        let b: Booking = serde_json::from_value(serde_json::json!({
+            "id": "W-1", "source": "halls", "resource": "7",
+            "start": "2026-11-23T16:00:00.5Z", "end": "2026-11-23T18:00:00Z",
+            "responsible": {"name": "Mette", "email": "Mette@Club.dk", "pin": "4711"},
+            "attrs": {"b": "2", "a": "1"},
+        }))
+        .unwrap();
+        let g = booking(&b);
+        let p = g.responsible.as_ref().unwrap();
+        assert_eq!(p.key.as_deref(), Some("email:mette@club.dk"));
+        assert!(p.has_pin && !p.has_card);
+        assert!(!format!("{g:?}").contains("4711"));
+        assert_eq!(
+            (g.start.seconds, g.start.nanoseconds),
+            (1_795_449_600, 500_000_000)
+        );
+        assert_eq!(g.attrs[0], ("a".to_owned(), "1".to_owned()));
+    }
+}
