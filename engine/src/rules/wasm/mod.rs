@@ -30,6 +30,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use tracing::debug;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, ResourceLimiter, Store, Trap};
 
@@ -220,8 +221,12 @@ impl WasmRuntime {
         self.arm(&mut store);
         match self.pre.instantiate(&mut store) {
             Ok(rules) => Ok(Live { store, rules }),
+            // A limit or trap in the guest's start-up code, or the host out of instances.
             Err(e) => {
-                let (kind, message) = self.classify(&e, &store);
+                let (kind, message) = match self.classify(&e, &store) {
+                    (RuleErrorKind::BadOutput, _) => (RuleErrorKind::Runtime, format!("{e:#}")),
+                    other => other,
+                };
                 Err((kind, format!("cannot instantiate the component: {message}")))
             }
         }
@@ -315,14 +320,12 @@ impl WasmRuntime {
         d: &Decision<'_>,
         args: &convert::Args,
     ) -> Result<Vec<RuledEffect>, RuleError> {
-        if live.is_none() {
-            *live = Some(
+        let l = match live {
+            Some(l) => l,
+            None => live.insert(
                 self.instantiate()
                     .map_err(|(kind, message)| self.error(d, kind, message))?,
-            );
-        }
-        let Some(l) = live.as_mut() else {
-            unreachable!("the instance was just created")
+            ),
         };
         self.arm(&mut l.store);
         match l
@@ -349,6 +352,7 @@ impl WasmRuntime {
             Err(e) => {
                 let (kind, message) = self.classify(&e, &l.store);
                 *live = None;
+                debug!(pack = %self.info.name, booking = %d.booking.id, %kind, "Wasm instance dropped after a failed call; the next booking gets a fresh one.");
                 Err(self.error(d, kind, message))
             }
         }

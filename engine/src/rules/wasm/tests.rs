@@ -240,3 +240,43 @@ fn limits_are_configurable_per_pack() {
         vec![Ok("D-CALL-1".into())]
     );
 }
+
+/// What one booking costs on a live instance, and what a batch's fresh instance costs. Not a
+/// benchmark (benches/ has those): `cargo test --release -p klar-engine --lib
+/// rules::wasm::tests::cost -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check"]
+fn cost() {
+    let site = site();
+    let room = &site.rooms["halls:7"];
+    let settings: BTreeMap<String, toml::Value> =
+        toml::from_str("margin_minutes = 15\nholiday_tag = \"holiday-ok\"").unwrap();
+    let bookings: Vec<Booking> = (0..512).map(|i| booking(&format!("B-{i}"), &[])).collect();
+    let ctxs: Vec<Ctx> = bookings
+        .iter()
+        .map(|b| Ctx::for_booking(b, &site, settings.clone()))
+        .collect();
+    let batch: Vec<Decision<'_>> = bookings
+        .iter()
+        .zip(&ctxs)
+        .map(|(booking, ctx)| Decision { booking, room, ctx })
+        .collect();
+    for deterministic in [false, true] {
+        let rt = runtime("margins_guest", &options(deterministic, None));
+        for _ in 0..3 {
+            let started = std::time::Instant::now();
+            let results = rt.decide(&batch);
+            let per_booking = started.elapsed() / batch.len() as u32;
+            assert!(results.iter().all(Result::is_ok));
+            let started = std::time::Instant::now();
+            for d in &batch[..64] {
+                assert!(rt.decide(std::slice::from_ref(d))[0].is_ok());
+            }
+            let per_fresh = started.elapsed() / 64;
+            println!(
+                "deterministic={deterministic}: {per_booking:?} per booking in a batch of 512, \
+                 {per_fresh:?} per booking with an instance of its own"
+            );
+        }
+    }
+}
