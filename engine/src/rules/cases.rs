@@ -22,7 +22,8 @@
 //!
 //! The runner plans the case with the planner and the one pack, checks `expect` (complete: a
 //! target that is not listed must not be in the plan) and `errors`, checks the plan does not
-//! depend on the order of the bookings, and compares the whole result (windows in local time
+//! depend on the order of the bookings nor a booking's result on the others decided before it
+//! in a batch (rules are pure), and compares the whole result (windows in local time
 //! and UTC, reasons with rule lines, conflicts, adjustments, errors) with the snapshot.
 
 use std::collections::{BTreeMap, BTreeSet};
