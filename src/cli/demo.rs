@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use klar_adapters::fake::FakeClock;
 use klar_adapters::fake::pronestor::{FakePronestor, FakePronestorOptions};
 use klar_adapters::fake::winkas::{FakeWinkas, FakeWinkasOptions};
 use klar_adapters::http::HttpConfig;
@@ -49,8 +50,18 @@ pub fn run(args: Args) -> Outcome {
     runtime.block_on(demo(args))
 }
 
-async fn demo(args: Args) -> Outcome {
-    let dir = &args.dir;
+/// The demo's pieces on disk and on loopback: the fake vendors (serving bookings around their
+/// clock's now), the site config with their URLs, the user's copy of the school pack.
+struct Prepared {
+    pronestor: FakePronestor,
+    winkas: FakeWinkas,
+    config: PathBuf,
+    rules: PathBuf,
+    /// The pack was copied now (not the user's earlier, perhaps edited, copy).
+    copied: bool,
+}
+
+async fn prepare(dir: &Path, clock: FakeClock) -> anyhow::Result<Prepared> {
     std::fs::create_dir_all(dir.join("secrets"))
         .with_context(|| format!("{}: cannot create", dir.display()))?;
     let rules = dir.join("rules/school");
@@ -66,12 +77,18 @@ async fn demo(args: Args) -> Outcome {
         let _ = std::fs::remove_file(dir.join(stale));
     }
 
-    let pronestor = FakePronestor::start(FakePronestorOptions::default())
-        .await
-        .context("starting the fake Pronestor server")?;
-    let winkas = FakeWinkas::start(FakeWinkasOptions::default())
-        .await
-        .context("starting the fake WinKAS server")?;
+    let pronestor = FakePronestor::start(FakePronestorOptions {
+        clock: clock.clone(),
+        ..FakePronestorOptions::default()
+    })
+    .await
+    .context("starting the fake Pronestor server")?;
+    let winkas = FakeWinkas::start(FakeWinkasOptions {
+        clock,
+        ..FakeWinkasOptions::default()
+    })
+    .await
+    .context("starting the fake WinKAS server")?;
     std::fs::write(
         dir.join("secrets/pronestor.password"),
         pronestor.credentials().1,
@@ -89,7 +106,23 @@ async fn demo(args: Args) -> Outcome {
         );
     let config = dir.join("site.toml");
     std::fs::write(&config, site).with_context(|| format!("{}: cannot write", config.display()))?;
+    Ok(Prepared {
+        pronestor,
+        winkas,
+        config,
+        rules,
+        copied,
+    })
+}
 
+async fn demo(args: Args) -> Outcome {
+    let Prepared {
+        pronestor,
+        winkas,
+        config,
+        rules,
+        copied,
+    } = prepare(&args.dir, FakeClock::system()).await?;
     let opened = daemon::Core::open(&config, Arc::new(SystemClock), HttpConfig::default())?;
     let rules_dir = std::fs::canonicalize(&rules).unwrap_or(rules.clone());
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
@@ -124,8 +157,15 @@ async fn demo(args: Args) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One cycle: poll every source's full horizon, plan, apply, summarise.
-async fn once(opened: daemon::Opened, rules: &Path, addr: SocketAddr) -> Outcome {
+/// What one full cycle saw and did.
+struct Cycle {
+    status: daemon::status::Status,
+    plan: Plan,
+    applied: daemon::status::ApplyStatus,
+}
+
+/// One cycle: poll every source's full horizon, plan, apply.
+async fn cycle(opened: daemon::Opened) -> anyhow::Result<Cycle> {
     let daemon::Opened {
         core,
         mut pollers,
@@ -136,11 +176,6 @@ async fn once(opened: daemon::Opened, rules: &Path, addr: SocketAddr) -> Outcome
         core.poll(poller, Scope::Full).await;
     }
     let status = core.status();
-    let failed: Vec<String> = status
-        .sources
-        .iter()
-        .filter_map(|s| s.last_error.as_ref().map(|e| format!("{}: {e}", s.name)))
-        .collect();
     let now = core.clock.now();
     let c = core.clone();
     let (plan, applied) = tokio::task::spawn_blocking(move || {
@@ -150,6 +185,25 @@ async fn once(opened: daemon::Opened, rules: &Path, addr: SocketAddr) -> Outcome
     })
     .await
     .context("the cycle panicked")?;
+    Ok(Cycle {
+        status,
+        plan,
+        applied,
+    })
+}
+
+/// One cycle, summarised for a person or a script.
+async fn once(opened: daemon::Opened, rules: &Path, addr: SocketAddr) -> Outcome {
+    let Cycle {
+        status,
+        plan,
+        applied,
+    } = cycle(opened).await?;
+    let failed: Vec<String> = status
+        .sources
+        .iter()
+        .filter_map(|s| s.last_error.as_ref().map(|e| format!("{}: {e}", s.name)))
+        .collect();
     let summary = Summary::of(&plan);
     for s in &status.sources {
         println!(
@@ -234,4 +288,54 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Duration, TimeZone, Utc};
+
+    use super::*;
+    use crate::daemon::clock::ManualClock;
+
+    /// The demo's bookings are generated around now, so what the simulated controller must hold
+    /// depends on the hour and weekday the demo is started. At any of them the demo must fit
+    /// its controller (no table over UniLock's 8 exceptions), decide every booking and open
+    /// doors: a demo that fails on a Monday morning is a broken demo.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_demo_fits_its_controller_at_every_hour_of_a_week() {
+        let dir = tempfile::tempdir().unwrap();
+        // A Monday, 00:30 Copenhagen time; then every 2 hours for a week, a few minutes later
+        // each time, so windows begin inside the horizon as well as at its edge. (Checked once
+        // hourly over two weeks as well.)
+        let monday = Utc.with_ymd_and_hms(2026, 11, 22, 23, 30, 0).unwrap();
+        let mut failures = Vec::new();
+        for step in 0..(7 * 12) {
+            let at: DateTime<Utc> =
+                monday + Duration::hours(2 * step) + Duration::minutes(7 * step);
+            let prepared = prepare(dir.path(), FakeClock::fixed(at)).await.unwrap();
+            let opened = daemon::Core::open(
+                &prepared.config,
+                Arc::new(ManualClock::new(at)),
+                HttpConfig::default(),
+            )
+            .unwrap();
+            let Cycle {
+                status,
+                plan,
+                applied,
+            } = cycle(opened).await.unwrap();
+            let errors: Vec<String> = status
+                .sources
+                .iter()
+                .filter_map(|s| s.last_error.clone())
+                .chain(applied.problems.iter().map(|p| p.to_string()))
+                .chain(applied.error.clone())
+                .chain(plan.errors.iter().map(|e| e.to_string()))
+                .collect();
+            if !errors.is_empty() || Summary::of(&plan).doors.is_empty() {
+                failures.push(format!("{at}: {errors:?}"));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
 }
