@@ -7,13 +7,16 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use chrono::{DateTime, Utc};
+use klar_adapters::controllers::unilock::UnilockSimulator;
 use klar_adapters::controllers::unilock::protocol::{Cause, ObjectState};
 use klar_engine::plan::{Plan, Target};
+use klar_engine::site::SiteConfig;
 
 use super::state::{simulate, words};
 use super::{BadInput, Outcome, load_site, parse_at};
 
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Kind {
     Door,
     Zone,
@@ -51,29 +54,29 @@ fn concerns(kind: Kind, id: &str, target: &Target, shared: &[u32]) -> bool {
     }
 }
 
-fn print_reasons(plan: &Plan, kind: Kind, id: &str, shared: &[u32]) -> usize {
+fn reasons(out: &mut Vec<String>, plan: &Plan, kind: Kind, id: &str, shared: &[u32]) -> usize {
     let mut n = 0;
     for (target, w) in plan.active(plan.at) {
         if !concerns(kind, id, target, shared) {
             continue;
         }
-        println!("  effect {target} {}", w.window);
+        out.push(format!("  effect {target} {}", w.window));
         for r in &w.reasons {
-            println!(
+            out.push(format!(
                 "    booking {}:{} ({}), rule {} in pack {} {}",
                 r.source, r.booking, r.title, r.rule, r.pack, r.pack_version
-            );
+            ));
         }
         n += 1;
     }
     n
 }
 
-fn print_state(kind: &str, s: &ObjectState) {
-    println!("{kind} {}: {}", s.id, words(kind, s.value));
+fn state_lines(out: &mut Vec<String>, kind: &str, s: &ObjectState) {
+    out.push(format!("{kind} {}: {}", s.id, words(kind, s.value)));
     for (i, c) in s.causes.iter().enumerate() {
         let lead = if i == 0 { "because" } else { "also active" };
-        println!("  {lead}: {c}");
+        out.push(format!("  {lead}: {c}"));
     }
 }
 
@@ -81,17 +84,32 @@ pub fn run(args: Args) -> Outcome {
     let site = load_site(&args.config)?;
     let at = parse_at(&args.at, site.site.time_zone)?;
     let (plan, sim) = simulate(&site, args.bookings.as_deref(), at)?;
-    let sim = sim.simulator();
+    for line in explain(&site, &plan, sim.simulator(), args.kind, &args.id, at)? {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Why the object is in its state at `at`, as the lines `klar explain` prints: `sim` holds
+/// `plan` applied at `at` to a fresh simulator. The dashboard's explain view shows the same.
+pub fn explain(
+    site: &SiteConfig,
+    plan: &Plan,
+    sim: &UnilockSimulator,
+    kind: Kind,
+    id: &str,
+    at: DateTime<Utc>,
+) -> anyhow::Result<Vec<String>> {
     let unknown = |e: klar_adapters::controllers::unilock::SimError| BadInput(e.to_string());
-    println!(
+    let mut out = vec![format!(
         "at {}",
         at.with_timezone(&site.site.time_zone)
             .format("%Y-%m-%d %H:%M %Z")
-    );
-    let state = match args.kind {
-        Kind::Door => Some(("door", sim.door(&args.id, at).map_err(unknown)?)),
-        Kind::Zone => Some(("zone", sim.zone(&args.id, at).map_err(unknown)?)),
-        Kind::Output => Some(("output", sim.output(&args.id, at).map_err(unknown)?)),
+    )];
+    let state = match kind {
+        Kind::Door => Some(("door", sim.door(id, at).map_err(unknown)?)),
+        Kind::Zone => Some(("zone", sim.zone(id, at).map_err(unknown)?)),
+        Kind::Output => Some(("output", sim.output(id, at).map_err(unknown)?)),
         Kind::Person => None,
     };
     let shared: Vec<u32> = match &state {
@@ -107,18 +125,17 @@ pub fn run(args: Args) -> Outcome {
     };
     match &state {
         Some((kind, s)) => {
-            print_state(kind, s);
+            state_lines(&mut out, kind, s);
             if matches!(s.causes.first(), Some(Cause::Weekly { .. })) {
-                return Ok(ExitCode::SUCCESS);
+                return Ok(out);
             }
         }
         None => {
-            let Some(g) = sim.grants(at).into_iter().find(|g| g.person == args.id) else {
-                println!(
-                    "person {}: klar grants nothing now (no such person on the controller)",
-                    args.id
-                );
-                return Ok(ExitCode::SUCCESS);
+            let Some(g) = sim.grants(at).into_iter().find(|g| g.person == id) else {
+                out.push(format!(
+                    "person {id}: klar grants nothing now (no such person on the controller)"
+                ));
+                return Ok(out);
             };
             let pin = if g.pin_set { "PIN set" } else { "no PIN" };
             let doors = if g.doors.is_empty() {
@@ -126,17 +143,20 @@ pub fn run(args: Args) -> Outcome {
             } else {
                 format!("opens {}", g.doors.join(", "))
             };
-            println!(
+            out.push(format!(
                 "person {} ({}): {pin}, {} card(s), groups [{}], {doors}",
                 g.person,
                 g.name,
                 g.cards,
                 g.groups.join(", ")
-            );
+            ));
         }
     }
-    if print_reasons(&plan, args.kind, &args.id, &shared) == 0 {
-        println!("  no klar effect is active on it now: the state above is the controller's own");
+    if reasons(&mut out, plan, kind, id, &shared) == 0 {
+        out.push(
+            "  no klar effect is active on it now: the state above is the controller's own"
+                .to_owned(),
+        );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(out)
 }

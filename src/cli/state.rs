@@ -48,11 +48,22 @@ pub(super) fn simulate(
     let bookings = bookings_from(site, bookings)?;
     let packs = load_packs(site)?;
     let plan = make_plan(site, &packs, &bookings, at);
+    let sim = simulate_plan(site, &plan, at)?;
+    Ok((plan, sim))
+}
+
+/// `plan` applied at `at` to a fresh simulator of the site's installation (also the
+/// dashboard's explain view, with the daemon's bookings and rules).
+pub(crate) fn simulate_plan(
+    site: &SiteConfig,
+    plan: &Plan,
+    at: DateTime<Utc>,
+) -> anyhow::Result<EmbeddedUnilock> {
     let (_, driver) = driver_for(site).map_err(|e| BadInput(e.to_string()))?;
     let mut sim = EmbeddedUnilock::open(driver, None).context("starting the simulator")?;
-    reconcile(&mut sim, &plan, ReconcileOptions::at(at))
+    reconcile(&mut sim, plan, ReconcileOptions::at(at))
         .context("applying the plan to the simulator")?;
-    Ok((plan, sim))
+    Ok(sim)
 }
 
 #[derive(Serialize)]
@@ -85,7 +96,7 @@ struct PersonView {
 }
 
 /// A zone's or output's on/off in words.
-pub(super) fn words(kind: &str, v: Value) -> String {
+pub(crate) fn words(kind: &str, v: Value) -> String {
     match (kind, v) {
         ("zone", Value::On) => "armed".into(),
         ("zone", Value::Off) => "disarmed".into(),

@@ -35,6 +35,10 @@ pub struct Core {
     store: Mutex<Store>,
     bookings: Mutex<BTreeMap<SourceName, SourceBookings>>,
     status: Mutex<Status>,
+    /// Counters for `/metrics`.
+    pub metrics: super::metrics::Metrics,
+    /// The last plan built, for the dashboard.
+    last_plan: Mutex<Option<Arc<Plan>>>,
 }
 
 /// A source with its schedule, owned by its poller.
@@ -80,6 +84,7 @@ impl Core {
             time_zone: site.site.time_zone,
         };
         let mut pollers = Vec::new();
+        let metrics = super::metrics::Metrics::default();
         let mut bookings = BTreeMap::new();
         let mut status = Status::default();
         for sc in &site.sources {
@@ -107,6 +112,7 @@ impl Core {
                 }
                 None => SourceBookings::new(name.clone()),
             };
+            let metrics_known = (known.bookings().len(), known.fetched_at());
             status.sources.push(SourceStatus {
                 name: name.to_string(),
                 kind: source.kind().to_owned(),
@@ -114,6 +120,7 @@ impl Core {
                 last_good: known.fetched_at(),
                 ..SourceStatus::default()
             });
+            metrics.source_known(name.as_str(), metrics_known.0, metrics_known.1);
             bookings.insert(name, known);
             pollers.push(Poller { source, schedule });
         }
@@ -130,6 +137,8 @@ impl Core {
             store: Mutex::new(store),
             bookings: Mutex::new(bookings),
             status: Mutex::new(status),
+            metrics,
+            last_plan: Mutex::new(None),
         };
         Ok(Opened {
             core: Arc::new(core),
@@ -171,6 +180,13 @@ impl Core {
         } else {
             tracing::debug!(source = %name, scope = scope.as_str(), bookings = snapshot.len(), "Poll done; no change.");
         }
+        self.metrics.poll(
+            name.as_str(),
+            scope.as_str(),
+            result.is_ok(),
+            snapshot.len(),
+            now,
+        );
         let mut status = lock(&self.status);
         if let Some(s) = status.sources.iter_mut().find(|s| s.name == name.as_str()) {
             s.last_poll = Some(now);
@@ -205,14 +221,22 @@ impl Core {
     pub fn plan(&self, now: DateTime<Utc>) -> Plan {
         let rules: Arc<RuleSet> = self.rules.current();
         let bookings = self.bookings();
+        let started = std::time::Instant::now();
         let p = plan(&PlanInput {
             bookings: &bookings,
             packs: &rules.packs,
             site: &rules.site,
             now,
         });
-        let mut status = lock(&self.status);
-        status.plan = Some(super::status::PlanStatus::of(&p, rules.generation));
+        let planned = super::status::PlanStatus::of(&p, rules.generation);
+        self.metrics.planned(
+            planned.targets,
+            planned.windows,
+            p.errors.len(),
+            started.elapsed(),
+        );
+        *lock(&self.last_plan) = Some(Arc::new(p.clone()));
+        lock(&self.status).plan = Some(planned);
         p
     }
 
@@ -220,6 +244,7 @@ impl Core {
     /// thread. Each action is whole on the controller; a cycle interrupted between actions
     /// converges at the next one.
     pub fn apply(&self, controller: &mut DynUnilock, plan: &Plan) -> ApplyStatus {
+        let started = std::time::Instant::now();
         let mut store = lock(&self.store);
         let result = sync_cycle(
             controller.as_mut(),
@@ -258,8 +283,25 @@ impl Core {
                 }
             }
         };
+        self.metrics.applied(
+            status.error.is_none(),
+            status.actions,
+            status.problems.len(),
+            started.elapsed(),
+            plan.at,
+        );
         lock(&self.status).last_apply = Some(status.clone());
         status
+    }
+
+    /// The last plan built (the full plan, MQTT targets included), if any.
+    pub fn last_plan(&self) -> Option<Arc<Plan>> {
+        lock(&self.last_plan).clone()
+    }
+
+    /// Reads the store (the audit log, rule-pack versions) under its lock.
+    pub fn with_store<R>(&self, f: impl FnOnce(&Store) -> R) -> R {
+        f(&lock(&self.store))
     }
 
     /// A copy of the status for the dashboard and logs.

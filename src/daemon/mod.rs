@@ -13,6 +13,8 @@
 pub mod bookings;
 pub mod clock;
 pub mod core;
+pub mod dashboard;
+pub mod metrics;
 pub mod schedule;
 pub mod settings;
 pub mod status;

@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
 use super::core::{Core, Opened, Poller};
+use super::metrics::ReloadResult;
 use super::status::RulesStatus;
 
 /// A running daemon: its core, and its tasks to wait for after shutdown.
@@ -268,12 +269,13 @@ async fn reload_task(
         };
         let now = core.clock.now();
         match outcome {
-            ReloadOutcome::Unchanged => {}
+            ReloadOutcome::Unchanged => core.metrics.reloaded(ReloadResult::Unchanged),
             ReloadOutcome::Swapped {
                 generation,
                 changes,
                 snapshot_drift,
             } => {
+                core.metrics.reloaded(ReloadResult::Swapped);
                 let rules = core.rules.current();
                 info!(generation, site = changes.site, packs = ?changes.packs, "Rules reloaded; re-planning.");
                 for file in &snapshot_drift {
@@ -307,6 +309,7 @@ async fn reload_task(
                 rules_tx.send_replace(generation);
             }
             ReloadOutcome::Refused(e) => {
+                core.metrics.reloaded(ReloadResult::Refused);
                 for p in &e.problems {
                     error!(file = %p.file.display(), line = p.line.unwrap_or(0), column = p.column.unwrap_or(0), problem = %p, "Reload refused; the previous rules stay in force.");
                 }
