@@ -72,6 +72,9 @@ pub enum Fault {
     Slow(Duration),
     /// HTTP 200 with a body that is not valid JSON.
     MalformedJson,
+    /// HTTP 200 carrying the vendor's own error answer: WinKAS's envelope with `WinKasStatus` 1
+    /// and a message; Pronestor's ASP.NET error object (`{"Message": "An error has occurred."}`).
+    ErrorEnvelope,
     /// Every session or token ends just before this request (a server restart, an admin reset):
     /// the request gets the vendor's expired-session answer.
     ExpiredSession,
@@ -128,6 +131,14 @@ pub(crate) async fn answer_fault(fault: Fault) -> Option<axum::response::Respons
         }
         // The vendor-specific part is done by the fake before it calls this.
         Fault::ExpiredSession => None,
+        Fault::ErrorEnvelope => Some(
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+                "{\"Message\": \"An error has occurred.\"}",
+            )
+                .into_response(),
+        ),
         Fault::MalformedJson => Some(
             (StatusCode::OK, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], "{\"WinKasData\": [{\"Id\": 1,")
                 .into_response(),

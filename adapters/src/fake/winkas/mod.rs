@@ -268,6 +268,11 @@ async fn handle(State(shared): State<Shared>, method: Method, uri: Uri, body: By
             let mut s = shared.lock();
             s.tokens.clear();
             s.last_token = None;
+        } else if fault == Fault::ErrorEnvelope {
+            let s = shared.lock();
+            let mut env = s.envelope(1, Value::Null);
+            env["WinKasMessage"] = json!("Der opstod en uventet fejl. Prøv igen senere.");
+            return axum::Json(env).into_response();
         } else if let Some(resp) = answer_fault(fault).await {
             return resp;
         }
