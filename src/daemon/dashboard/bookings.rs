@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use chrono::Utc;
+use chrono::NaiveDate;
 use klar_engine::model::Booking;
 use klar_engine::plan::Plan;
 use serde::{Deserialize, Serialize};
@@ -47,11 +47,15 @@ fn matches(v: &BookingView, room: &str, q: &str) -> bool {
 }
 
 /// What `b` caused in `plan`, and its problems.
-fn effects(b: &Booking, plan: Option<&Plan>, tz: chrono_tz::Tz) -> (Vec<String>, Vec<String>) {
+fn effects(
+    b: &Booking,
+    plan: Option<&Plan>,
+    tz: chrono_tz::Tz,
+    day: NaiveDate,
+) -> (Vec<String>, Vec<String>) {
     let Some(plan) = plan else {
         return (Vec::new(), vec!["no plan yet".to_owned()]);
     };
-    let day = Utc::now().with_timezone(&tz).date_naive();
     let mine = |source: &klar_engine::model::SourceName, id: &klar_engine::model::BookingId| {
         *source == b.source && *id == b.id
     };
@@ -112,6 +116,7 @@ fn rows(web: &Web, q: &str) -> Vec<(BookingRow, String)> {
     let core = &web.daemon.core;
     let rules = core.rules.current();
     let tz = rules.site.site.time_zone;
+    let day = core.clock.now().with_timezone(&tz).date_naive();
     let plan = core.last_plan();
     let mut bookings = core.bookings();
     bookings.sort_by(|a, b| (a.start, &a.source, &a.id).cmp(&(b.start, &b.source, &b.id)));
@@ -129,7 +134,7 @@ fn rows(web: &Web, q: &str) -> Vec<(BookingRow, String)> {
             if !matches(&v, &room, q) {
                 return None;
             }
-            let (caused, problems) = effects(b, plan.as_deref(), tz);
+            let (caused, problems) = effects(b, plan.as_deref(), tz, day);
             Some((
                 BookingRow {
                     booking: v,
