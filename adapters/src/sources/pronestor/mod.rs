@@ -198,19 +198,7 @@ impl PronestorSource {
     async fn locations(&mut self) -> Result<Vec<Location>, SourceError> {
         let method = self.config.methods.locations.clone();
         let body = self.get(&method, &[]).await?;
-        let items =
-            list(&body).ok_or_else(|| malformed(&method, "expected a list of locations"))?;
-        let mut all = Vec::new();
-        for (i, l) in items.iter().enumerate() {
-            let id = text(field(l, "Id"))
-                .ok_or_else(|| malformed(&method, &format!("location #{i} has no Id")))?;
-            all.push(Location {
-                id,
-                name: text(field(l, "Name")).unwrap_or_default(),
-                time_zone: text(any_field(l, &["TimeZone", "TimeZoneId", "TimeZoneName"]))
-                    .and_then(|z| parse_time_zone(&z)),
-            });
-        }
+        let all = parse_locations(&method, &body)?;
         if self.config.locations.is_empty() {
             return Ok(all);
         }
@@ -241,38 +229,7 @@ impl PronestorSource {
                 ],
             )
             .await?;
-        let items =
-            list(&body).ok_or_else(|| malformed(&method, "expected a list of resources"))?;
-        let mut rooms = Vec::new();
-        for (i, r) in items.iter().enumerate() {
-            if flag(field(r, "IsDeleted")) {
-                continue;
-            }
-            let id = text(field(r, "Id"))
-                .ok_or_else(|| malformed(&method, &format!("resource #{i} has no Id")))?;
-            let kind = text(field(r, &self.config.resource_type_field));
-            let is_room = kind.as_ref().is_none_or(|k| {
-                self.config
-                    .room_types
-                    .iter()
-                    .any(|t| t.eq_ignore_ascii_case(k))
-            });
-            rooms.push(Room {
-                id,
-                name: text(field(r, "Name")).unwrap_or_default(),
-                is_room,
-                capacity: text(field(r, "Capacity")),
-                kind,
-                time_zone: text(any_field(r, &["TimeZone", "TimeZoneId"]))
-                    .and_then(|z| parse_time_zone(&z)),
-                preparation_minutes: minutes(any_field(
-                    r,
-                    &["PreparationMinutes", "PreparationTime"],
-                )),
-                follow_up_minutes: minutes(any_field(r, &["FollowUpMinutes", "FollowUpTime"])),
-            });
-        }
-        Ok(rooms)
+        parse_rooms(&self.config, &method, &body)
     }
 
     fn request_date(&self, t: DateTime<Utc>, tz: Tz) -> String {
@@ -347,6 +304,57 @@ fn malformed(method: &str, message: &str) -> SourceError {
         what: format!("Pronestor {method}"),
         message: message.to_owned(),
     }
+}
+
+/// A `GetLocations` answer: every location with its id, name and zone.
+pub fn parse_locations(method: &str, body: &Value) -> Result<Vec<Location>, SourceError> {
+    let items = list(body).ok_or_else(|| malformed(method, "expected a list of locations"))?;
+    let mut all = Vec::new();
+    for (i, l) in items.iter().enumerate() {
+        let id = text(field(l, "Id"))
+            .ok_or_else(|| malformed(method, &format!("location #{i} has no Id")))?;
+        all.push(Location {
+            id,
+            name: text(field(l, "Name")).unwrap_or_default(),
+            time_zone: text(any_field(l, &["TimeZone", "TimeZoneId", "TimeZoneName"]))
+                .and_then(|z| parse_time_zone(&z)),
+        });
+    }
+    Ok(all)
+}
+
+/// A `GetResourcesByLocation` answer: the resources that are not deleted, each marked a room
+/// or not by `resource_type_field` and `room_types`.
+pub fn parse_rooms(
+    config: &PronestorConfig,
+    method: &str,
+    body: &Value,
+) -> Result<Vec<Room>, SourceError> {
+    let items = list(body).ok_or_else(|| malformed(method, "expected a list of resources"))?;
+    let mut rooms = Vec::new();
+    for (i, r) in items.iter().enumerate() {
+        if flag(field(r, "IsDeleted")) {
+            continue;
+        }
+        let id = text(field(r, "Id"))
+            .ok_or_else(|| malformed(method, &format!("resource #{i} has no Id")))?;
+        let kind = text(field(r, &config.resource_type_field));
+        let is_room = kind
+            .as_ref()
+            .is_none_or(|k| config.room_types.iter().any(|t| t.eq_ignore_ascii_case(k)));
+        rooms.push(Room {
+            id,
+            name: text(field(r, "Name")).unwrap_or_default(),
+            is_room,
+            capacity: text(field(r, "Capacity")),
+            kind,
+            time_zone: text(any_field(r, &["TimeZone", "TimeZoneId"]))
+                .and_then(|z| parse_time_zone(&z)),
+            preparation_minutes: minutes(any_field(r, &["PreparationMinutes", "PreparationTime"])),
+            follow_up_minutes: minutes(any_field(r, &["FollowUpMinutes", "FollowUpTime"])),
+        });
+    }
+    Ok(rooms)
 }
 
 impl Source for PronestorSource {

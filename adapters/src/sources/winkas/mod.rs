@@ -13,6 +13,7 @@ pub mod wire;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
 use klar_engine::model::{
     Booking, BookingId, BookingStatus, ResourceId, Secret, SourceName, Window,
@@ -22,7 +23,8 @@ use tracing::{debug, info, warn};
 
 pub use config::{RequestTimeFormat, WinkasConfig};
 pub use normalise::{WinkasResource, parse_resource, to_booking};
-use wire::{Envelope, field, text};
+pub use wire::Envelope;
+use wire::{field, text};
 
 use super::{
     BoxFuture, BuildContext, Cadence, PollOutcome, PollRequest, Resource, Source, SourceError,
@@ -220,22 +222,7 @@ impl WinkasSource {
         let env = self
             .data_call("Calendar/GetAllResources", json!({}), now)
             .await?;
-        let list = env
-            .payload("Resources")
-            .and_then(Value::as_array)
-            .ok_or_else(|| SourceError::Malformed {
-                what: "WinKAS GetAllResources".into(),
-                message: "no Resources list".into(),
-            })?;
-        list.iter()
-            .enumerate()
-            .map(|(i, r)| {
-                parse_resource(r).ok_or_else(|| SourceError::Malformed {
-                    what: "WinKAS GetAllResources".into(),
-                    message: format!("resource #{i} has no Id"),
-                })
-            })
-            .collect()
+        parse_resources(&env)
     }
 
     fn format_request_time(&self, t: DateTime<Utc>) -> String {
@@ -268,44 +255,7 @@ impl WinkasSource {
         let env = self
             .data_call("Calendar/GetAllResourceEventsInTimePeriod", body, req.now)
             .await?;
-        let what = "WinKAS GetAllResourceEventsInTimePeriod";
-        let list = env
-            .payload("Resources")
-            .and_then(Value::as_array)
-            .ok_or_else(|| SourceError::Malformed {
-                what: what.into(),
-                message: "no Resources list".into(),
-            })?;
-        let by_id: BTreeMap<&str, &WinkasResource> =
-            resources.iter().map(|r| (r.id.as_str(), r)).collect();
-        let mut found: BTreeMap<BookingId, Booking> = BTreeMap::new();
-        for r in list {
-            let id = text(field(r, "Id")).unwrap_or_default();
-            let resource = by_id
-                .get(id.as_str())
-                .copied()
-                .cloned()
-                .unwrap_or(WinkasResource {
-                    raw_id: Value::Null,
-                    id: id.clone(),
-                    name: String::new(),
-                    location: None,
-                    address: None,
-                });
-            let entries = field(r, "ResourceCalendarbookings")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for (i, entry) in entries.iter().enumerate() {
-                let b = to_booking(&self.name, &resource, entry, self.config.time_zone).map_err(
-                    |message| SourceError::Malformed {
-                        what: what.into(),
-                        message: format!("resource {id}, booking #{i}: {message}"),
-                    },
-                )?;
-                found.insert(b.id.clone(), b);
-            }
-        }
+        let found = parse_events(&self.name, &env, &resources, self.config.time_zone)?;
         let mut bookings: Vec<Booking> = found
             .values()
             .filter(|b| overlaps(b, &req.window))
@@ -335,6 +285,75 @@ impl WinkasSource {
             bookings,
         })
     }
+}
+
+/// A `GetAllResources` answer: every resource with its id as sent, name and location.
+pub fn parse_resources(env: &Envelope) -> Result<Vec<WinkasResource>, SourceError> {
+    let list = env
+        .payload("Resources")
+        .and_then(Value::as_array)
+        .ok_or_else(|| SourceError::Malformed {
+            what: "WinKAS GetAllResources".into(),
+            message: "no Resources list".into(),
+        })?;
+    list.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            parse_resource(r).ok_or_else(|| SourceError::Malformed {
+                what: "WinKAS GetAllResources".into(),
+                message: format!("resource #{i} has no Id"),
+            })
+        })
+        .collect()
+}
+
+/// A `GetAllResourceEventsInTimePeriod` answer: every calendar entry as a booking, by id.
+/// `resources` (from `GetAllResources`) give the bookings their names and locations.
+pub fn parse_events(
+    source: &SourceName,
+    env: &Envelope,
+    resources: &[WinkasResource],
+    tz: Tz,
+) -> Result<BTreeMap<BookingId, Booking>, SourceError> {
+    let what = "WinKAS GetAllResourceEventsInTimePeriod";
+    let list = env
+        .payload("Resources")
+        .and_then(Value::as_array)
+        .ok_or_else(|| SourceError::Malformed {
+            what: what.into(),
+            message: "no Resources list".into(),
+        })?;
+    let by_id: BTreeMap<&str, &WinkasResource> =
+        resources.iter().map(|r| (r.id.as_str(), r)).collect();
+    let mut found: BTreeMap<BookingId, Booking> = BTreeMap::new();
+    for r in list {
+        let id = text(field(r, "Id")).unwrap_or_default();
+        let resource = by_id
+            .get(id.as_str())
+            .copied()
+            .cloned()
+            .unwrap_or(WinkasResource {
+                raw_id: Value::Null,
+                id: id.clone(),
+                name: String::new(),
+                location: None,
+                address: None,
+            });
+        let entries = field(r, "ResourceCalendarbookings")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for (i, entry) in entries.iter().enumerate() {
+            let b = to_booking(source, &resource, entry, tz).map_err(|message| {
+                SourceError::Malformed {
+                    what: what.into(),
+                    message: format!("resource {id}, booking #{i}: {message}"),
+                }
+            })?;
+            found.insert(b.id.clone(), b);
+        }
+    }
+    Ok(found)
 }
 
 fn overlaps(b: &Booking, w: &Window) -> bool {

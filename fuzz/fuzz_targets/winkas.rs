@@ -1,0 +1,4 @@
+//! Fuzz target: klar_fuzz::winkas (see fuzz/src/lib.rs).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| klar_fuzz::winkas(data));
