@@ -253,14 +253,16 @@ fn duration(text: &str) -> Option<chrono::Duration> {
             unit => {
                 let n: i64 = number.parse().ok()?;
                 number.clear();
-                total += match (unit, in_time) {
-                    ('W', false) => chrono::Duration::weeks(n),
-                    ('D', false) => chrono::Duration::days(n),
-                    ('H', true) => chrono::Duration::hours(n),
-                    ('M', true) => chrono::Duration::minutes(n),
-                    ('S', true) => chrono::Duration::seconds(n),
+                // A length past chrono's range is a bad value, not a panic.
+                let part = match (unit, in_time) {
+                    ('W', false) => chrono::Duration::try_weeks(n),
+                    ('D', false) => chrono::Duration::try_days(n),
+                    ('H', true) => chrono::Duration::try_hours(n),
+                    ('M', true) => chrono::Duration::try_minutes(n),
+                    ('S', true) => chrono::Duration::try_seconds(n),
                     _ => return None,
-                };
+                }?;
+                total = total.checked_add(&part)?;
             }
         }
     }
@@ -313,7 +315,10 @@ fn occurrences(
     }
     let length = e.length.max(chrono::Duration::zero());
     // Wide enough that any occurrence overlapping the window is included.
-    let from = window.from - length - chrono::Duration::days(1);
+    let from = length
+        .checked_add(&chrono::Duration::days(1))
+        .and_then(|back| window.from.checked_sub_signed(back))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
     let set = set.after(to_rtz(from)).before(to_rtz(window.to));
     let result = set.all(u16::MAX);
     if result.limited {
@@ -373,10 +378,14 @@ fn booking(
     recurrence: Option<DateTime<Utc>>,
 ) -> Option<Booking> {
     // The end follows the wall clock from the occurrence's local start.
+    // An end past chrono's range (an absurd length) gives no booking rather than a panic.
     let end = match e.start {
-        When::Utc(_) => start + e.length,
+        When::Utc(_) => start.checked_add_signed(e.length)?,
         other => local_to_utc(
-            start.with_timezone(&other.tz()).naive_local() + e.length,
+            start
+                .with_timezone(&other.tz())
+                .naive_local()
+                .checked_add_signed(e.length)?,
             other.tz(),
         ),
     };
@@ -471,6 +480,9 @@ mod tests {
         assert_eq!(duration("P1W"), Some(chrono::Duration::weeks(1)));
         assert_eq!(duration("-PT15M"), Some(chrono::Duration::minutes(-15)));
         assert_eq!(duration("1H"), None);
+        // Past chrono's range: a bad value, not a panic.
+        assert_eq!(duration("P15250284453W"), None);
+        assert_eq!(duration("P999999999999999D"), None);
     }
 
     #[test]
