@@ -10,6 +10,8 @@ pub mod guard;
 pub mod ical;
 pub mod local;
 pub mod pronestor;
+#[cfg(test)]
+mod props;
 pub mod secret_ref;
 pub mod time;
 pub mod winkas;
