@@ -1,0 +1,274 @@
+//! Who may use the dashboard. Off loopback (bound to 0.0.0.0, reached through 127.0.0.1) klar
+//! refuses to start without a token; with one, every request without it gets 401, with it
+//! (bearer or the login form's cookie) 200; cross-site POSTs are refused; no page or JSON
+//! shows the token, the cookie, a vendor password or a responsible person's phone. On loopback
+//! without a token only requests naming a loopback host are answered.
+
+mod dashboard_common;
+
+use dashboard_common::{DemoSite, Klar, client, wait_for};
+use klar_adapters::fake::FakeData;
+
+const TOKEN: &str = "test-token-0123456789abcdef";
+
+const PAGES: &[&str] = &[
+    "",
+    "timeline",
+    "doors",
+    "doors/D-HAL-N",
+    "explain?target=door:D-AULA",
+    "bookings",
+    "bookings?q=Klar",
+    "audit",
+    "api/status",
+    "api/plan",
+    "api/bookings",
+    "api/doors",
+    "api/audit",
+    "api/live",
+    "metrics",
+    "readyz",
+    "healthz",
+];
+
+#[test]
+fn off_loopback_without_a_token_klar_refuses_to_start() {
+    let site = DemoSite::start();
+    let mut klar = Klar::start(&site.config, "0.0.0.0:0", &[]);
+    let status = wait_for("klar run to stop", || klar.child.try_wait().unwrap());
+    assert_eq!(status.code(), Some(2), "{}", klar.log());
+    let log = klar.log();
+    assert!(log.contains("off loopback"), "{log}");
+    assert!(
+        log.contains("[web] token_file") && log.contains("KLAR_WEB_TOKEN"),
+        "{log}"
+    );
+}
+
+#[test]
+fn off_loopback_every_request_needs_the_token_and_cross_site_posts_are_refused() {
+    let site = DemoSite::start();
+    // A booking whose responsible person has a phone number and a title with markup.
+    let start = dashboard_common::slot_ahead(chrono::Utc::now());
+    site.winkas.add_booking(FakeData::booking(
+        2,
+        "<b>Klar</b> test",
+        start,
+        start + chrono::Duration::hours(1),
+    ));
+    let mut klar = Klar::start(&site.config, "0.0.0.0:0", &[("KLAR_WEB_TOKEN", TOKEN)]);
+    let url = klar.url();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let http = client();
+    let bearer = format!("Bearer {TOKEN}");
+
+    // Without the token (or with a wrong one): 401 everywhere, a login page for browsers.
+    for page in PAGES {
+        let r = http.get(format!("{url}{page}")).send().unwrap();
+        assert_eq!(r.status(), 401, "/{page} without a token");
+        let r = http
+            .get(format!("{url}{page}"))
+            .header("authorization", "Bearer wrong-token-0123456789")
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 401, "/{page} with a wrong token");
+    }
+    let r = http.get(&url).header("accept", "text/html").send().unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer realm=\"klar\"");
+    assert!(r.text().unwrap().contains("action=\"/login\""));
+    for action in ["sync", "reload"] {
+        let r = http.post(format!("{url}api/{action}")).send().unwrap();
+        assert_eq!(r.status(), 401, "POST /api/{action} without a token");
+    }
+    // The login form and the assets are public; they show nothing of the site.
+    assert_eq!(
+        http.get(format!("{url}login")).send().unwrap().status(),
+        200
+    );
+    assert_eq!(
+        http.get(format!("{url}assets/klar.css"))
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // With the bearer token: 200 (once the plan is in place).
+    wait_for("ready", || {
+        let r = http
+            .get(format!("{url}readyz"))
+            .header("authorization", &bearer)
+            .send()
+            .ok()?;
+        (r.status() == 200).then_some(())
+    });
+    wait_for("the added booking in the plan", || {
+        let r = http
+            .get(format!("{url}api/bookings?q=Klar"))
+            .header("authorization", &bearer)
+            .send()
+            .ok()?;
+        let rows: serde_json::Value = r.json().ok()?;
+        rows.as_array()
+            .is_some_and(|a| {
+                a.iter()
+                    .any(|b| !b["caused"].as_array().unwrap().is_empty())
+            })
+            .then_some(())
+    });
+    let mut bodies = Vec::new();
+    for page in PAGES {
+        let r = http
+            .get(format!("{url}{page}"))
+            .header("authorization", &bearer)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "/{page} with the token");
+        let csp = r.headers()["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        bodies.push((page, r.text().unwrap()));
+    }
+
+    // The login form: a wrong token is refused; the right one sets an HttpOnly, SameSite=Strict
+    // cookie that is not the token, and the cookie alone opens the pages.
+    let r = http
+        .post(format!("{url}login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("token=not-the-token-at-all")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().get("set-cookie").is_none());
+    let r = http
+        .post(format!("{url}login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={TOKEN}"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/");
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set.contains("HttpOnly"), "{set}");
+    assert!(set.contains("SameSite=Strict"), "{set}");
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let cookie_value = cookie.split_once('=').unwrap().1.to_owned();
+    assert!(!cookie_value.is_empty() && !cookie_value.contains(TOKEN));
+    let r = http.get(&url).header("cookie", &cookie).send().unwrap();
+    assert_eq!(r.status(), 200);
+    bodies.push((&"/ with the cookie", r.text().unwrap()));
+
+    // Actions are POST only, and a cross-site POST is refused even with the cookie.
+    let r = http
+        .get(format!("{url}api/sync"))
+        .header("cookie", &cookie)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    let host = url.trim_start_matches("http://").trim_end_matches('/');
+    for (name, value) in [
+        ("origin", "http://evil.example".to_owned()),
+        ("origin", "null".to_owned()),
+        ("sec-fetch-site", "cross-site".to_owned()),
+        ("sec-fetch-site", "same-site".to_owned()),
+    ] {
+        for action in ["sync", "reload", "logout"] {
+            let path = if action == "logout" {
+                "logout".to_owned()
+            } else {
+                format!("api/{action}")
+            };
+            let r = http
+                .post(format!("{url}{path}"))
+                .header("cookie", &cookie)
+                .header(name, &value)
+                .send()
+                .unwrap();
+            assert_eq!(r.status(), 403, "POST /{path} with {name}: {value}");
+        }
+    }
+    let r = http
+        .post(format!("{url}api/sync"))
+        .header("cookie", &cookie)
+        .header("origin", format!("http://{host}"))
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "a same-origin POST");
+
+    // Nothing shows a secret: not the token, the cookie, a vendor password, nor the
+    // responsible person's phone; booking titles are escaped in HTML.
+    let mut secrets = vec![
+        TOKEN.to_owned(),
+        cookie_value.clone(),
+        "+45 20 30 40 50".to_owned(),
+    ];
+    secrets.extend(site.passwords());
+    for (page, body) in &bodies {
+        for s in &secrets {
+            assert!(!body.contains(s.as_str()), "/{page} shows a secret");
+        }
+        // JSON carries the title as data; HTML pages must escape it.
+        if !page.starts_with("api/") {
+            assert!(
+                !body.contains("<b>Klar</b>"),
+                "/{page} shows unescaped markup"
+            );
+        }
+    }
+    let bookings = bodies
+        .iter()
+        .find(|(p, _)| **p == "bookings?q=Klar")
+        .unwrap();
+    assert!(
+        bookings.1.contains("&lt;b&gt;Klar&lt;/b&gt; test"),
+        "{}",
+        bookings.1
+    );
+    assert!(bookings.1.contains("Mette Hansen"));
+}
+
+#[test]
+fn on_loopback_without_a_token_only_loopback_hosts_are_answered() {
+    let site = DemoSite::start();
+    let mut klar = Klar::start(&site.config, "127.0.0.1:0", &[]);
+    let url = klar.url();
+    let http = client();
+    let port = url.trim_end_matches('/').rsplit(':').next().unwrap();
+    assert_eq!(http.get(&url).send().unwrap().status(), 200);
+    for host in ["localhost", "127.0.0.1"] {
+        let r = http
+            .get(&url)
+            .header("host", format!("{host}:{port}"))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{host}");
+    }
+    // A page on another name that resolves here (DNS rebinding) gets nothing.
+    let r = http
+        .get(format!("{url}api/status"))
+        .header("host", format!("evil.example:{port}"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // A cross-site form POST to a loopback dashboard is refused too.
+    let r = http
+        .post(format!("{url}api/sync"))
+        .header("origin", "http://evil.example")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Programs without Origin (curl, scripts) may act; a browser form gets a redirect.
+    assert_eq!(
+        http.post(format!("{url}api/sync")).send().unwrap().status(),
+        200
+    );
+    let r = http
+        .post(format!("{url}api/sync"))
+        .header("accept", "text/html")
+        .header("origin", url.trim_end_matches('/'))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/?requested=sync");
+}
