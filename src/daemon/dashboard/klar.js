@@ -40,7 +40,16 @@
       .then(function () { setTimeout(poll, 2000); });
   }
 
+  // On a narrow screen the timeline scrolls sideways: start with now in view.
+  function showNow() {
+    var chart = document.querySelector(".chart[data-now]");
+    if (!chart || chart.scrollWidth <= chart.clientWidth) return;
+    var x = parseFloat(chart.dataset.now) / 100 * chart.scrollWidth;
+    chart.scrollLeft = Math.max(0, x - chart.clientWidth / 3);
+  }
+
   function bind() {
+    showNow();
     var forms = document.querySelectorAll("form[data-action]");
     Array.prototype.forEach.call(forms, function (form) {
       if (form.dataset.bound) return;

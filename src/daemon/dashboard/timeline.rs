@@ -198,7 +198,12 @@ pub async fn page(State(web): State<Web>) -> axum::response::Html<String> {
             ),
         );
     }
-    h.raw("<div class=\"chart\">");
+    h.raw(&format!(
+        "<div class=\"chart\" data-from=\"{}\" data-to=\"{}\" data-now=\"{:.3}\">",
+        rfc(span.from),
+        rfc(span.to),
+        span.pct(ctx.now)
+    ));
     // The axis: day names and hours.
     h.raw("<div class=\"trow axis\"><div class=\"tlabel\"></div><svg class=\"bars\" width=\"100%\" height=\"22\">");
     let mut t = span.from;
