@@ -74,6 +74,10 @@ fn default_horizon_hours() -> u32 {
     48
 }
 
+/// The longest horizon a plan may look ahead: a year. (A horizon past chrono's range made the
+/// planner panic; nothing is planned that far ahead.)
+pub const MAX_HORIZON_HOURS: u32 = 366 * 24;
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PublicHolidays {
@@ -221,6 +225,11 @@ impl SiteConfig {
         if self.site.horizon_hours == 0 {
             return Err("site.horizon_hours must be at least 1".into());
         }
+        if self.site.horizon_hours > MAX_HORIZON_HOURS {
+            return Err(format!(
+                "site.horizon_hours must be at most {MAX_HORIZON_HOURS} (a year)"
+            ));
+        }
         if self.site.caps.max_window_hours == Some(0) {
             return Err("site.caps.max_window_hours must be at least 1".into());
         }
@@ -342,6 +351,13 @@ doors = ["D-101"]
         let e = SiteConfig::parse(&bad, Path::new("site.toml"), PathBuf::new()).unwrap_err();
         let text = e.to_string();
         assert!(text.starts_with("site.toml:14:9: invalid type"), "{text}");
+    }
+
+    #[test]
+    fn a_horizon_past_a_year_is_invalid() {
+        let long = SITE.replace("[site]\n", "[site]\nhorizon_hours = 4294967295\n");
+        let c = SiteConfig::parse(&long, Path::new("site.toml"), PathBuf::new()).unwrap();
+        assert!(c.validate().unwrap_err().contains("horizon_hours"));
     }
 
     #[test]
