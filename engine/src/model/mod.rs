@@ -3,6 +3,8 @@
 mod booking;
 mod effect;
 mod ids;
+#[cfg(test)]
+mod props;
 mod secret;
 mod window;
 

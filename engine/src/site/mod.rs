@@ -5,6 +5,8 @@
 //! parsed by their owners, so the engine knows no vendor.
 
 pub mod holidays;
+#[cfg(test)]
+mod props;
 pub mod toml_time;
 
 use std::collections::BTreeMap;
