@@ -322,6 +322,13 @@ fn the_dashboard_in_chromium_shows_the_plan_and_sync_now_grows_the_audit_log() {
         start + chrono::Duration::hours(1),
     ));
     page.open(&url);
+    // The page follows klar by itself: wait until its script has taken the first stamp.
+    wait_for("the live refresh running", || {
+        let t = page.eval("document.getElementById('live').textContent");
+        t.as_str()?.starts_with("live").then_some(())
+    });
+    let sources = "document.getElementById('source-halls').textContent";
+    let polls_before = page.eval(sources);
     page.eval("document.getElementById('sync').click()");
     let said = wait_for("the sync acknowledged on the page", || {
         let text = page.eval("document.getElementById('action').textContent");
@@ -329,6 +336,10 @@ fn the_dashboard_in_chromium_shows_the_plan_and_sync_now_grows_the_audit_log() {
         text.contains("requested").then_some(text)
     });
     assert!(said.contains("full poll"), "{said}");
+    // The overview refreshes itself with the new poll (no navigation).
+    wait_for("the overview refreshed by itself after the sync", || {
+        (page.eval(sources) != polls_before).then_some(())
+    });
 
     let rows = wait_for("the audit log grown by the new booking", || {
         page.open(&format!("{url}audit"));

@@ -70,7 +70,7 @@ fn chart_row(
     if !note.is_empty() {
         h.raw(" <small>").text(note).raw("</small>");
     }
-    h.raw("</div><svg class=\"bars\" width=\"100%\" height=\"34\" role=\"img\" aria-label=\"")
+    h.raw("</div><svg class=\"bars\" width=\"100%\" height=\"44\" role=\"img\" aria-label=\"")
         .text(label)
         .raw("\">");
     grid(h, span);
@@ -78,7 +78,7 @@ fn chart_row(
         let x = span.pct(b.from);
         let w = (span.pct(b.to) - x).max(0.4);
         h.raw(&format!(
-            "<a class=\"window\" href=\"{}\" data-target=\"{}\" data-from=\"{}\" data-to=\"{}\"><rect class=\"{}\" x=\"{x:.3}%\" y=\"4\" width=\"{w:.3}%\" height=\"26\" rx=\"3\"><title>{}</title></rect><text x=\"{:.3}%\" y=\"22\">{}</text></a>",
+            "<a class=\"window\" href=\"{}\" data-target=\"{}\" data-from=\"{}\" data-to=\"{}\"><rect class=\"{}\" x=\"{x:.3}%\" y=\"4\" width=\"{w:.3}%\" height=\"36\" rx=\"3\"><title>{}</title></rect><text x=\"{:.3}%\" y=\"27\">{}</text></a>",
             esc(&b.href),
             esc(&b.target),
             rfc(b.from),
@@ -101,7 +101,7 @@ fn grid(h: &mut Html, span: &Span) {
         let x = span.pct(t);
         let class = if i % 4 == 0 { "midnight" } else { "hour" };
         h.raw(&format!(
-            "<line class=\"{class}\" x1=\"{x:.3}%\" x2=\"{x:.3}%\" y1=\"0\" y2=\"34\"/>"
+            "<line class=\"{class}\" x1=\"{x:.3}%\" x2=\"{x:.3}%\" y1=\"0\" y2=\"44\"/>"
         ));
         t += Duration::hours(6);
         i += 1;
@@ -112,7 +112,7 @@ fn now_line(h: &mut Html, span: &Span, now: DateTime<Utc>) {
     if now >= span.from && now < span.to {
         let x = span.pct(now);
         h.raw(&format!(
-            "<line class=\"now\" x1=\"{x:.3}%\" x2=\"{x:.3}%\" y1=\"0\" y2=\"34\"/>"
+            "<line class=\"now\" x1=\"{x:.3}%\" x2=\"{x:.3}%\" y1=\"0\" y2=\"44\"/>"
         ));
     }
 }
