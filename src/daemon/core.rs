@@ -17,8 +17,8 @@ use klar_engine::plan::{Plan, PlanInput, plan};
 use klar_engine::reconcile::{ReconcileOptions, sync_cycle};
 use klar_engine::reload::{RuleSet, RuleSetCell, load_initial};
 use klar_engine::rules::pack::LoadOptions;
-use klar_engine::store::Store;
-use tracing::{info, warn};
+use klar_engine::store::{Store, StoreError};
+use tracing::{error, info, warn};
 
 use super::bookings::SourceBookings;
 use super::clock::Clock;
@@ -74,8 +74,8 @@ impl Core {
         let site = prepared.rules.site.clone();
         let settings = DaemonSettings::from_table(&site.daemon).map_err(crate::cli::BadInput)?;
         let store_path = store_path(&site);
-        let store = Store::open(&store_path).map_err(|e| crate::cli::BadInput(e.to_string()))?;
         let now = clock.now();
+        let (store, store_rebuilt) = open_store(&store_path, now)?;
 
         let http = HttpClient::new(http).context("building the HTTP client")?;
         let ctx = BuildContext {
@@ -129,6 +129,7 @@ impl Core {
         let mqtt =
             MqttController::from_site(&site).map_err(|e| crate::cli::BadInput(e.to_string()))?;
         status.rules = super::status::RulesStatus::of(&prepared.rules);
+        status.store_rebuilt = store_rebuilt;
         let core = Core {
             config,
             settings,
@@ -313,6 +314,49 @@ impl Core {
     pub fn with_status(&self, f: impl FnOnce(&mut Status)) {
         f(&mut lock(&self.status));
     }
+}
+
+/// Opens the store. A damaged one is moved aside (with its journal files) as
+/// `<file>.corrupt-<time>` and a new one is started, and the reason is returned for the status:
+/// the sources' next polls rebuild the bookings and the reconciler diffs against what the
+/// controller holds, so nothing depends on the lost file. Refusing to start instead would leave
+/// the controller as it was (a cancelled booking's door still opening) in a restart loop. A
+/// store newer than this klar, or one that cannot be read for another reason, is still an error.
+fn open_store(path: &Path, now: DateTime<Utc>) -> anyhow::Result<(Store, Option<String>)> {
+    let message = match Store::open(path) {
+        Ok(store) => return Ok((store, None)),
+        Err(StoreError::Corrupt { message, .. }) => message,
+        Err(e) => return Err(crate::cli::BadInput(e.to_string()).into()),
+    };
+    let aside = |p: &Path| {
+        let mut name = p.as_os_str().to_owned();
+        name.push(format!(".corrupt-{}", now.format("%Y%m%dT%H%M%SZ")));
+        PathBuf::from(name)
+    };
+    for suffix in ["-journal", "-wal", "-shm"] {
+        let mut extra = path.as_os_str().to_owned();
+        extra.push(suffix);
+        let extra = PathBuf::from(extra);
+        if extra.exists() {
+            std::fs::rename(&extra, aside(&extra))
+                .with_context(|| format!("{}: cannot move it aside", extra.display()))?;
+        }
+    }
+    let moved = aside(path);
+    std::fs::rename(path, &moved).with_context(|| {
+        format!(
+            "{}: damaged ({message}) and cannot be moved aside",
+            path.display()
+        )
+    })?;
+    error!(store = %path.display(), moved_to = %moved.display(), problem = %message, "The store is damaged; moved aside, starting a new one and rebuilding from the sources.");
+    let store = Store::open(path).map_err(|e| crate::cli::BadInput(e.to_string()))?;
+    let why = format!(
+        "{} was damaged ({message}); moved to {} and rebuilt from the sources at {now}",
+        path.display(),
+        moved.display()
+    );
+    Ok((store, Some(why)))
 }
 
 /// The store file: `[store] path`, else `klar.db` beside the config.

@@ -12,6 +12,9 @@ pub struct Status {
     pub rules: RulesStatus,
     pub plan: Option<PlanStatus>,
     pub last_apply: Option<ApplyStatus>,
+    /// Set when the store was found damaged at start, moved aside and started anew.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_rebuilt: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
