@@ -28,6 +28,7 @@ use klar_engine::reconcile::{ReconcileOptions, sync_cycle};
 use klar_engine::rules::RuleRuntime;
 use klar_engine::site::SourceConfig;
 
+#[allow(unused_imports)]
 pub use controller::{Margins, Site, local};
 
 /// The person the fake's bookings give access to.
