@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{BookingId, PersonKey, ResourceId, Secret, SourceName, Window, WindowError};
@@ -112,21 +112,37 @@ pub enum BookingError {
     },
     #[error("booking has an empty id")]
     EmptyId,
+    #[error("booking {id} lies outside the years 1 to 9999 ({start} .. {end})")]
+    OutOfRange {
+        id: BookingId,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    },
 }
 
 impl Booking {
-    /// Checks what serde cannot: a non-empty id and `start < end`.
+    /// Checks what serde cannot: a non-empty id, `start < end`, and both inside the years 1 to
+    /// 9999 (a vendor's `/Date(8210298412799999)/` is a valid instant, but local time and
+    /// margins around it leave chrono's range).
     pub fn validate(&self) -> Result<(), BookingError> {
         if self.id.0.trim().is_empty() {
             return Err(BookingError::EmptyId);
         }
         self.window()
-            .map(|_| ())
             .map_err(|_: WindowError| BookingError::EndBeforeStart {
                 id: self.id.clone(),
                 start: self.start,
                 end: self.end,
-            })
+            })?;
+        let years = 1..=9999;
+        if !years.contains(&self.start.year()) || !years.contains(&self.end.year()) {
+            return Err(BookingError::OutOfRange {
+                id: self.id.clone(),
+                start: self.start,
+                end: self.end,
+            });
+        }
+        Ok(())
     }
 
     /// The booked period `[start, end)`.
@@ -174,6 +190,13 @@ mod tests {
             b.validate(),
             Err(BookingError::EndBeforeStart { .. })
         ));
+    }
+
+    #[test]
+    fn instants_past_the_year_9999_are_rejected() {
+        let far = JSON.replace("2026-11-23T18:00:00+00:00", "+262142-12-31T23:00:00Z");
+        let b: Booking = serde_json::from_str(&far).unwrap();
+        assert!(matches!(b.validate(), Err(BookingError::OutOfRange { .. })));
     }
 
     #[test]
