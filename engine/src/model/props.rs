@@ -3,6 +3,7 @@
 //! (the store keeps snapshots this way), and `validate` accepts exactly the bookings whose
 //! window is non-empty and whose id is not blank.
 
+use chrono::Datelike;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -105,6 +106,7 @@ proptest! {
         for b in &list {
             match b.validate() {
                 Ok(()) => prop_assert!(b.start < b.end && !b.id.as_str().trim().is_empty()),
+                Err(BookingError::OutOfRange { .. }) => prop_assert!(b.start.year() < 1 || b.end.year() > 9999),
                 Err(BookingError::EmptyId) => prop_assert!(b.id.as_str().trim().is_empty()),
                 Err(BookingError::EndBeforeStart { .. }) => prop_assert!(b.end <= b.start),
             }
