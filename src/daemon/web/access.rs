@@ -1,32 +1,24 @@
-//! The daemon's web server: the commissioning dashboard (server-rendered pages, see
-//! [`super::dashboard`]), the JSON API, `/metrics`, `/healthz`, `/readyz`, and who may use them.
-//!
-//! Access (docs/dashboard.md): on loopback without a token anyone on this machine may read and
-//! act, and only requests naming a loopback host are answered (a DNS-rebinding page cannot
-//! reach it). With a token (`[web] token_file`, or `KLAR_WEB_TOKEN`) every request must carry
-//! it, as `Authorization: Bearer` or as the session cookie the login form sets (HttpOnly,
-//! SameSite=Strict). Off loopback a token is required: the server refuses to start without one.
-//! Actions are POST only, and a POST that a browser marks as cross-site (`Sec-Fetch-Site`) or
-//! whose `Origin` is not this server is refused. No page or JSON shows a PIN, card, password,
-//! token or cookie.
+//! Who may use the web server (docs/dashboard.md). On loopback without a token anyone on this
+//! machine may read and act, and only requests naming a loopback host are answered (a
+//! DNS-rebinding page cannot reach it). With a token (`[web] token_file`, or `KLAR_WEB_TOKEN`)
+//! every request must carry it, as `Authorization: Bearer` or as the session cookie the login
+//! form sets (HttpOnly, SameSite=Strict). Off loopback a token is required: the server refuses
+//! to start without one. Actions are POST only, and a POST that a browser marks as cross-site
+//! (`Sec-Fetch-Site`) or whose `Origin` is not this server is refused. No page or JSON shows a
+//! PIN, card, password, token or cookie.
 
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::net::IpAddr;
 
-use anyhow::Context;
-use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use klar_engine::model::Secret;
 use klar_engine::site::SiteConfig;
 use sha2::{Digest, Sha256};
-use tokio::sync::watch;
 
-use super::dashboard;
-use super::tasks::{Handle, Running};
+use super::Web;
+use crate::daemon::dashboard;
 
 /// The environment variable that gives the dashboard's token (wins over `[web] token_file`).
 pub const TOKEN_ENV: &str = "KLAR_WEB_TOKEN";
@@ -144,81 +136,9 @@ pub fn configured_token(site: &SiteConfig) -> anyhow::Result<Option<Secret>> {
     }
 }
 
-/// What the handlers share.
-#[derive(Clone)]
-pub struct Web {
-    pub daemon: Arc<Handle>,
-    pub access: Arc<Access>,
-    pub live: Arc<dashboard::LiveController>,
-}
-
-/// Binds `addr` with the site's token (see [`configured_token`]), serves until shutdown,
-/// returns the URL it serves on. Off loopback without a token it refuses to start.
-pub async fn serve(
-    running: &Running,
-    addr: SocketAddr,
-    shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<String> {
-    let site = running.core.rules.current().site.clone();
-    let token = configured_token(&site)?;
-    if !is_loopback(addr.ip()) && token.is_none() {
-        return Err(crate::cli::BadInput(format!(
-            "the dashboard would listen on {addr}, off loopback, without a token: set [web] token_file = \"...\" in the site config or the {TOKEN_ENV} environment variable, or listen on 127.0.0.1"
-        ))
-        .into());
-    }
-    serve_with(running, addr, Access::new(token), shutdown).await
-}
-
-/// Binds `addr` with the given access rules and serves until shutdown.
-pub async fn serve_with(
-    running: &Running,
-    addr: SocketAddr,
-    access: Access,
-    mut shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<String> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding the dashboard to {addr}"))?;
-    let local = listener.local_addr().context("the dashboard's address")?;
-    let web = Web {
-        daemon: running.handle(),
-        access: Arc::new(access),
-        live: Arc::new(dashboard::LiveController::for_core(&running.core)),
-    };
-    let app = router(web);
-    tokio::spawn(async move {
-        let stop = async move {
-            let _ = shutdown.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(stop)
-            .await
-        {
-            tracing::warn!(error = %e, "The web server stopped with an error.");
-        }
-    });
-    Ok(format!("http://{local}/"))
-}
-
-fn router(web: Web) -> axum::Router {
-    axum::Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/api/status", get(status))
-        .route("/api/sync", post(sync))
-        .route("/api/reload", post(reload))
-        .route("/login", get(login_form).post(login))
-        .route("/logout", post(logout))
-        .merge(dashboard::routes())
-        .layer(axum::middleware::from_fn_with_state(web.clone(), guard))
-        .with_state(web)
-}
-
 /// Every request passes here: host check (no token), cross-site check (POST), token check,
 /// and the security headers on every answer.
-async fn guard(State(web): State<Web>, req: Request, next: Next) -> Response {
+pub(super) async fn guard(State(web): State<Web>, req: Request, next: Next) -> Response {
     let headers = req.headers();
     let path = req.uri().path();
     let public = path == "/login" || path.starts_with("/assets/");
@@ -325,18 +245,21 @@ fn unauthorized(headers: &HeaderMap) -> Response {
 }
 
 #[derive(serde::Deserialize)]
-struct LoginForm {
+pub(super) struct LoginForm {
     token: String,
 }
 
-async fn login_form(State(web): State<Web>) -> Response {
+pub(super) async fn login_form(State(web): State<Web>) -> Response {
     if !web.access.requires_token() {
         return Redirect::to("/").into_response();
     }
     axum::response::Html(dashboard::login_page("")).into_response()
 }
 
-async fn login(State(web): State<Web>, axum::Form(form): axum::Form<LoginForm>) -> Response {
+pub(super) async fn login(
+    State(web): State<Web>,
+    axum::Form(form): axum::Form<LoginForm>,
+) -> Response {
     if !web.access.requires_token() {
         return Redirect::to("/").into_response();
     }
@@ -362,7 +285,7 @@ async fn login(State(web): State<Web>, axum::Form(form): axum::Form<LoginForm>) 
     response
 }
 
-async fn logout() -> Response {
+pub(super) async fn logout() -> Response {
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
@@ -370,92 +293,6 @@ async fn logout() -> Response {
     );
     response
 }
-
-async fn status(State(web): State<Web>) -> Json<super::status::Status> {
-    Json(web.daemon.core.status())
-}
-
-/// Whether the request came from a form (a browser without our script): answer with a
-/// redirect back to the overview rather than text.
-fn from_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"))
-}
-
-async fn sync(State(web): State<Web>, headers: HeaderMap) -> Response {
-    web.daemon.core.metrics.requested("sync");
-    web.daemon.sync_now();
-    tracing::info!("Sync requested through the web server: full poll of every source.");
-    if from_form(&headers) {
-        return Redirect::to("/?requested=sync").into_response();
-    }
-    "full poll of every source requested".into_response()
-}
-
-async fn reload(State(web): State<Web>, headers: HeaderMap) -> Response {
-    web.daemon.core.metrics.requested("reload");
-    web.daemon.reload_all();
-    tracing::info!("Reload requested through the web server.");
-    if from_form(&headers) {
-        return Redirect::to("/?requested=reload").into_response();
-    }
-    "reload requested".into_response()
-}
-
-async fn metrics(State(web): State<Web>) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        web.daemon.core.metrics.render(),
-    )
-}
-
-/// What is still missing before the daemon is ready; empty when ready.
-pub fn missing(core: &super::Core) -> Vec<String> {
-    let status = core.status();
-    let mut missing = Vec::new();
-    if core.metrics.last_apply_ok().is_none() {
-        missing.push("no plan has been applied to the controller yet".to_owned());
-    }
-    for s in &status.sources {
-        if s.last_good.is_none() {
-            missing.push(format!(
-                "source {} has not answered yet (no good poll, no stored snapshot)",
-                s.name
-            ));
-        }
-    }
-    missing
-}
-
-/// 200 once the store is open (it is, or the daemon would not run), every source has been
-/// read and a plan has been applied; 503 naming what is missing before.
-async fn readyz(State(web): State<Web>) -> Response {
-    let missing = missing(&web.daemon.core);
-    if missing.is_empty() {
-        let at = web
-            .daemon
-            .core
-            .metrics
-            .last_apply_ok()
-            .map(|t| t.to_rfc3339())
-            .unwrap_or_default();
-        return format!(
-            "ready: store open, rules loaded, every source read, plan applied at {at}\n"
-        )
-        .into_response();
-    }
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        format!("not ready: {}\n", missing.join("; ")),
-    )
-        .into_response()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,180 @@
+//! The daemon's web server: the commissioning dashboard (server-rendered pages, see
+//! [`super::dashboard`]), the JSON API, the actions, `/metrics`, `/healthz` and `/readyz`. Who
+//! may use them is [`access`].
+
+pub mod access;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use tokio::sync::watch;
+
+use super::dashboard;
+use super::tasks::{Handle, Running};
+pub use access::{Access, TOKEN_ENV, configured_token, is_loopback};
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct Web {
+    pub daemon: Arc<Handle>,
+    pub access: Arc<Access>,
+    pub live: Arc<dashboard::LiveController>,
+}
+
+/// Binds `addr` with the site's token (see [`configured_token`]), serves until shutdown,
+/// returns the URL it serves on. Off loopback without a token it refuses to start.
+pub async fn serve(
+    running: &Running,
+    addr: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<String> {
+    let site = running.core.rules.current().site.clone();
+    let token = configured_token(&site)?;
+    if !is_loopback(addr.ip()) && token.is_none() {
+        return Err(crate::cli::BadInput(format!(
+            "the dashboard would listen on {addr}, off loopback, without a token: set [web] token_file = \"...\" in the site config or the {TOKEN_ENV} environment variable, or listen on 127.0.0.1"
+        ))
+        .into());
+    }
+    serve_with(running, addr, Access::new(token), shutdown).await
+}
+
+/// Binds `addr` with the given access rules and serves until shutdown.
+pub async fn serve_with(
+    running: &Running,
+    addr: SocketAddr,
+    access: Access,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the dashboard to {addr}"))?;
+    let local = listener.local_addr().context("the dashboard's address")?;
+    let web = Web {
+        daemon: running.handle(),
+        access: Arc::new(access),
+        live: Arc::new(dashboard::LiveController::for_core(&running.core)),
+    };
+    let app = router(web);
+    tokio::spawn(async move {
+        let stop = async move {
+            let _ = shutdown.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await
+        {
+            tracing::warn!(error = %e, "The web server stopped with an error.");
+        }
+    });
+    Ok(format!("http://{local}/"))
+}
+
+fn router(web: Web) -> axum::Router {
+    axum::Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/status", get(status))
+        .route("/api/sync", post(sync))
+        .route("/api/reload", post(reload))
+        .route("/login", get(access::login_form).post(access::login))
+        .route("/logout", post(access::logout))
+        .merge(dashboard::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            web.clone(),
+            access::guard,
+        ))
+        .with_state(web)
+}
+
+async fn status(State(web): State<Web>) -> Json<super::status::Status> {
+    Json(web.daemon.core.status())
+}
+
+/// Whether the request came from a form (a browser without our script): answer with a
+/// redirect back to the overview rather than text.
+fn from_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
+async fn sync(State(web): State<Web>, headers: HeaderMap) -> Response {
+    web.daemon.core.metrics.requested("sync");
+    web.daemon.sync_now();
+    tracing::info!("Sync requested through the web server: full poll of every source.");
+    if from_form(&headers) {
+        return Redirect::to("/?requested=sync").into_response();
+    }
+    "full poll of every source requested".into_response()
+}
+
+async fn reload(State(web): State<Web>, headers: HeaderMap) -> Response {
+    web.daemon.core.metrics.requested("reload");
+    web.daemon.reload_all();
+    tracing::info!("Reload requested through the web server.");
+    if from_form(&headers) {
+        return Redirect::to("/?requested=reload").into_response();
+    }
+    "reload requested".into_response()
+}
+
+async fn metrics(State(web): State<Web>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        web.daemon.core.metrics.render(),
+    )
+}
+
+/// What is still missing before the daemon is ready; empty when ready.
+pub fn missing(core: &super::Core) -> Vec<String> {
+    let status = core.status();
+    let mut missing = Vec::new();
+    if core.metrics.last_apply_ok().is_none() {
+        missing.push("no plan has been applied to the controller yet".to_owned());
+    }
+    for s in &status.sources {
+        if s.last_good.is_none() {
+            missing.push(format!(
+                "source {} has not answered yet (no good poll, no stored snapshot)",
+                s.name
+            ));
+        }
+    }
+    missing
+}
+
+/// 200 once the store is open (it is, or the daemon would not run), every source has been
+/// read and a plan has been applied; 503 naming what is missing before.
+async fn readyz(State(web): State<Web>) -> Response {
+    let missing = missing(&web.daemon.core);
+    if missing.is_empty() {
+        let at = web
+            .daemon
+            .core
+            .metrics
+            .last_apply_ok()
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default();
+        return format!(
+            "ready: store open, rules loaded, every source read, plan applied at {at}\n"
+        )
+        .into_response();
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("not ready: {}\n", missing.join("; ")),
+    )
+        .into_response()
+}
