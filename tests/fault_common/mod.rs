@@ -34,6 +34,14 @@ pub use controller::{Margins, Site, local};
 /// The person the fake's bookings give access to.
 pub const PERSON: &str = "member:1042";
 
+/// A free TCP port on loopback (for a `klar sim` that must come back on the same port).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
 /// What one cycle did.
 #[derive(Debug)]
 pub struct Cycle {
