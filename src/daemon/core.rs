@@ -124,8 +124,16 @@ impl Core {
             bookings.insert(name, known);
             pollers.push(Poller { source, schedule });
         }
-        let controller = controller_for(&site, Some(store_path.with_extension("unilock-sim.json")))
-            .map_err(|e| crate::cli::BadInput(e.to_string()))?;
+        // Built on a thread of its own: the `unilock-http` driver's blocking HTTP client must
+        // not be built on the async runtime that calls `open` (a debug build panics there).
+        let state_file = store_path.with_extension("unilock-sim.json");
+        let controller = std::thread::scope(|scope| {
+            scope
+                .spawn(|| controller_for(&site, Some(state_file)))
+                .join()
+        })
+        .map_err(|_| anyhow::anyhow!("building the controller panicked"))?
+        .map_err(|e| crate::cli::BadInput(e.to_string()))?;
         let mqtt =
             MqttController::from_site(&site).map_err(|e| crate::cli::BadInput(e.to_string()))?;
         status.rules = super::status::RulesStatus::of(&prepared.rules);
