@@ -252,7 +252,28 @@ impl Core {
     /// Reconciles the controller with `plan` and records it. Blocking: call from a blocking
     /// thread. Each action is whole on the controller; a cycle interrupted between actions
     /// converges at the next one.
+    ///
+    /// A source with no bookings known yet (no snapshot in the store: a first start, or a store
+    /// rebuilt after damage) has not been polled yet: its plan would be empty and remove what
+    /// klar put on the controller for it (a booking in progress locked out) only to put it back
+    /// a moment later. Such an apply is skipped; the first poll's plan is applied instead (or,
+    /// if the first poll fails or finds nothing, the next tick's).
     pub fn apply(&self, controller: &mut DynUnilock, plan: &Plan) -> ApplyStatus {
+        let unpolled: Vec<String> = lock(&self.status)
+            .sources
+            .iter()
+            .filter(|s| s.last_good.is_none() && s.polls == 0)
+            .map(|s| s.name.clone())
+            .collect();
+        if !unpolled.is_empty() {
+            info!(sources = ?unpolled, "No bookings known yet; the apply waits for the first poll.");
+            return ApplyStatus {
+                at: plan.at,
+                actions: 0,
+                problems: Vec::new(),
+                error: None,
+            };
+        }
         let started = std::time::Instant::now();
         let mut store = lock(&self.store);
         let result = sync_cycle(
