@@ -78,6 +78,9 @@ pub enum Fault {
     /// Every session or token ends just before this request (a server restart, an admin reset):
     /// the request gets the vendor's expired-session answer.
     ExpiredSession,
+    /// HTTP 200 with a JSON body of this many bytes (a runaway export, a hostile server): with a
+    /// `Content-Length` when `declared`, else streamed in chunks with no length given.
+    Huge { bytes: usize, declared: bool },
 }
 
 /// Faults waiting for requests, shared by a fake's handlers.
@@ -143,7 +146,35 @@ pub(crate) async fn answer_fault(fault: Fault) -> Option<axum::response::Respons
             (StatusCode::OK, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], "{\"WinKasData\": [{\"Id\": 1,")
                 .into_response(),
         ),
+        Fault::Huge { bytes, declared } => Some(huge_answer(bytes, declared)),
     }
+}
+
+/// A JSON array of `bytes` bytes: `[` and blanks, then `]`.
+fn huge_answer(bytes: usize, declared: bool) -> axum::response::Response {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    const CHUNK: usize = 64 * 1024;
+    static BLANKS: [u8; CHUNK] = [b' '; CHUNK];
+    let json = [(header::CONTENT_TYPE, "application/json; charset=utf-8")];
+    let inner = bytes.saturating_sub(2);
+    if declared {
+        let mut body = Vec::with_capacity(bytes);
+        body.push(b'[');
+        body.resize(inner + 1, b' ');
+        body.push(b']');
+        return (StatusCode::OK, json, body).into_response();
+    }
+    let mut chunks = vec![axum::body::Bytes::from_static(b"[")];
+    let mut left = inner;
+    while left > 0 {
+        let n = left.min(CHUNK);
+        chunks.push(axum::body::Bytes::from_static(&BLANKS[..n]));
+        left -= n;
+    }
+    chunks.push(axum::body::Bytes::from_static(b"]"));
+    let stream = futures_util::stream::iter(chunks.into_iter().map(Ok::<_, std::io::Error>));
+    (StatusCode::OK, json, axum::body::Body::from_stream(stream)).into_response()
 }
 
 /// A loopback HTTP server that can be taken down and brought back up on the same port.
