@@ -43,6 +43,11 @@ fn off_loopback_without_a_token_klar_refuses_to_start() {
         log.contains("[web] token_file") && log.contains("KLAR_WEB_TOKEN"),
         "{log}"
     );
+    // Refused before any task started: nothing was polled or applied.
+    assert!(
+        !log.contains("Bookings changed") && !log.contains("Plan applied"),
+        "{log}"
+    );
 }
 
 #[test]

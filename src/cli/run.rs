@@ -34,8 +34,6 @@ pub fn run(args: Args) -> Outcome {
     runtime.block_on(async move {
         let opened =
             daemon::Core::open(&args.config, Arc::new(SystemClock), HttpConfig::default())?;
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let running = daemon::start(opened, stop_rx.clone())?;
         let listen = match args.listen {
             Some(addr) => addr,
             None => site
@@ -47,7 +45,12 @@ pub fn run(args: Args) -> Outcome {
                 .map_err(|e| super::BadInput(format!("[web] listen: {e}")))?
                 .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 7878))),
         };
-        let url = daemon::web::serve(&running, listen, stop_rx).await?;
+        // The token and the address are checked, and the socket bound, before the tasks
+        // start: a refusal must not stop klar in the middle of an apply.
+        let bound = daemon::web::bind(&site, listen).await?;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let running = daemon::start(opened, stop_rx.clone())?;
+        let url = daemon::web::serve_bound(&running, bound, stop_rx)?;
         info!(config = %running.core.config.display(), dashboard = %url, "klar is running.");
         shutdown_signal().await;
         info!("Shutting down: finishing the apply in progress.");

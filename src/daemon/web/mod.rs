@@ -27,34 +27,50 @@ pub struct Web {
     pub live: Arc<dashboard::LiveController>,
 }
 
-/// Binds `addr` with the site's token (see [`configured_token`]), serves until shutdown,
-/// returns the URL it serves on. Off loopback without a token it refuses to start.
-pub async fn serve(
-    running: &Running,
-    addr: SocketAddr,
-    shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<String> {
-    let site = running.core.rules.current().site.clone();
-    let token = configured_token(&site)?;
+/// The web server's socket and access rules, bound before the daemon's tasks start, so a
+/// refused address or a missing token stops klar before it touches the controller.
+pub struct Bound {
+    listener: tokio::net::TcpListener,
+    access: Access,
+}
+
+/// Checks the access rules for `addr` with the site's token (see [`configured_token`]) and
+/// binds it. Off loopback without a token it refuses.
+pub async fn bind(site: &klar_engine::site::SiteConfig, addr: SocketAddr) -> anyhow::Result<Bound> {
+    let token = configured_token(site)?;
     if !is_loopback(addr.ip()) && token.is_none() {
         return Err(crate::cli::BadInput(format!(
             "the dashboard would listen on {addr}, off loopback, without a token: set [web] token_file = \"...\" in the site config or the {TOKEN_ENV} environment variable, or listen on 127.0.0.1"
         ))
         .into());
     }
-    serve_with(running, addr, Access::new(token), shutdown).await
-}
-
-/// Binds `addr` with the given access rules and serves until shutdown.
-pub async fn serve_with(
-    running: &Running,
-    addr: SocketAddr,
-    access: Access,
-    mut shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<String> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the dashboard to {addr}"))?;
+    Ok(Bound {
+        listener,
+        access: Access::new(token),
+    })
+}
+
+/// [`bind`] with the running daemon's site, then [`serve_bound`].
+pub async fn serve(
+    running: &Running,
+    addr: SocketAddr,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<String> {
+    let site = running.core.rules.current().site.clone();
+    let bound = bind(&site, addr).await?;
+    serve_bound(running, bound, shutdown)
+}
+
+/// Serves on the bound socket until shutdown; returns the URL it serves on.
+pub fn serve_bound(
+    running: &Running,
+    bound: Bound,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<String> {
+    let Bound { listener, access } = bound;
     let local = listener.local_addr().context("the dashboard's address")?;
     let web = Web {
         daemon: running.handle(),
