@@ -107,8 +107,13 @@ pub fn is_loopback(ip: IpAddr) -> bool {
 /// The dashboard's token: `KLAR_WEB_TOKEN` if set, else the file `[web] token_file` names
 /// (relative to the config), trimmed. `None` when neither is given.
 pub fn configured_token(site: &SiteConfig) -> anyhow::Result<Option<Secret>> {
-    let token = match std::env::var(TOKEN_ENV) {
-        Ok(value) if !value.trim().is_empty() => Some(value.trim().to_owned()),
+    token_from(std::env::var(TOKEN_ENV).ok(), site)
+}
+
+/// [`configured_token`] with the environment variable's value given.
+fn token_from(env: Option<String>, site: &SiteConfig) -> anyhow::Result<Option<Secret>> {
+    let token = match env {
+        Some(value) if !value.trim().is_empty() => Some(value.trim().to_owned()),
         _ => match site.web.get("token_file") {
             None => None,
             Some(v) => {
@@ -303,6 +308,46 @@ mod tests {
             h.append(*k, HeaderValue::from_str(v).unwrap());
         }
         h
+    }
+
+    fn site_with_web(web: &str) -> (tempfile::TempDir, SiteConfig) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("site.toml");
+        std::fs::write(&config, format!("[site]\nname = \"t\"\n[web]\n{web}\n")).unwrap();
+        let site = SiteConfig::load(&config).unwrap();
+        (dir, site)
+    }
+
+    #[test]
+    fn the_token_comes_from_the_environment_or_the_token_file() {
+        let (dir, site) = site_with_web("token_file = \"secrets/web.token\"");
+        std::fs::create_dir_all(dir.path().join("secrets")).unwrap();
+        std::fs::write(
+            dir.path().join("secrets/web.token"),
+            "from-the-file-0123456789\n",
+        )
+        .unwrap();
+        let t = token_from(None, &site).unwrap().unwrap();
+        assert_eq!(t.expose(), "from-the-file-0123456789");
+        let t = token_from(Some("from-the-env-0123456789".into()), &site)
+            .unwrap()
+            .unwrap();
+        assert_eq!(t.expose(), "from-the-env-0123456789");
+        // Too short: refused, and the message does not show it.
+        let e = token_from(Some("abc12".into()), &site)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("shorter than 16") && !e.contains("short\""),
+            "{e}"
+        );
+        // A missing file is named.
+        std::fs::remove_file(dir.path().join("secrets/web.token")).unwrap();
+        let e = token_from(None, &site).unwrap_err().to_string();
+        assert!(e.contains("web.token") && e.contains("cannot read"), "{e}");
+        // Neither: no token.
+        let (_dir, site) = site_with_web("listen = \"127.0.0.1:7878\"");
+        assert!(token_from(None, &site).unwrap().is_none());
     }
 
     #[test]
