@@ -2,8 +2,8 @@
 //! (`klar.db.corrupt-<time>`, its bytes kept for a post-mortem) with an ERROR line naming both
 //! files, and `klar run` goes on with a new store rebuilt from the sources: it does not exit
 //! (under a service manager that would be a restart loop in which nothing reaches the doors).
-//! A missing store is simply rebuilt. Either way the controller ends up as before: the booking's
-//! door opens, once.
+//! A missing store is simply rebuilt. Either way the controller ends up as before (the booking's
+//! door opens, once) and is never emptied on the way: nothing is applied until the first poll.
 //!
 //! `klar run` is a real process on the real clock (time cannot be injected across processes):
 //! the booking lies 90 minutes ahead and the door is read at a chosen instant inside it from
@@ -48,6 +48,16 @@ fn exceptions(config: &Path) -> Vec<String> {
         .get("locked")
         .map(|list| list.iter().map(|e| format!("{e:?}")).collect())
         .unwrap_or_default()
+}
+
+/// While rebuilding, klar never took the booking's exception off the controller (an empty plan
+/// applied before the first poll would have, locking a booking in progress out for a moment).
+fn assert_nothing_removed(log: &str) {
+    let removed: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("Applied.") && l.contains("action=-"))
+        .collect();
+    assert!(removed.is_empty(), "{removed:#?}\n--- the log ---\n{log}");
 }
 
 /// Whether the daemon logged its first changed poll (by then it has opened the store).
@@ -126,6 +136,7 @@ async fn a_damaged_or_missing_store_is_rebuilt_from_the_sources() {
         "kept as it was"
     );
     assert_eq!(exceptions(config), applied, "the same exception, once");
+    assert_nothing_removed(&log);
     // /api/status says so too.
     let url = log
         .split("dashboard=")
@@ -160,5 +171,6 @@ async fn a_damaged_or_missing_store_is_rebuilt_from_the_sources() {
     assert_eq!(door_at(config, during), Some(DoorLevel::Unlocked));
     assert_eq!(exceptions(config), applied);
     assert_eq!(stored(config), 1);
+    assert_nothing_removed(&third.log());
     assert!(third.terminate().success());
 }
