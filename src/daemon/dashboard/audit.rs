@@ -60,12 +60,12 @@ impl Filter {
     }
 }
 
-/// The filtered rows, newest first.
-fn rows(web: &Web, f: &Filter) -> Result<Vec<AuditRecord>, String> {
-    let all = web
-        .daemon
-        .core
-        .with_store(|s| s.audit(READ))
+/// The filtered rows, newest first. On a blocking thread: an apply holds the store's lock.
+async fn rows(web: &Web, f: &Filter) -> Result<Vec<AuditRecord>, String> {
+    let core = web.daemon.core.clone();
+    let all = tokio::task::spawn_blocking(move || core.with_store(|s| s.audit(READ)))
+        .await
+        .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
     Ok(all
         .into_iter()
@@ -105,7 +105,7 @@ pub async fn page(State(web): State<Web>, Query(p): Query<Params>) -> Response {
             return (StatusCode::BAD_REQUEST, ctx.page("Audit log", "/audit", h)).into_response();
         }
     };
-    match rows(&web, &filter) {
+    match rows(&web, &filter).await {
         Err(e) => problem(&mut h, &format!("the store cannot be read: {e}")),
         Ok(rows) => {
             h.raw("<p id=\"audit-count\">")
@@ -145,7 +145,7 @@ pub async fn json(State(web): State<Web>, Query(p): Query<Params>) -> Response {
         Ok(f) => f,
         Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
     };
-    match rows(&web, &filter) {
+    match rows(&web, &filter).await {
         Ok(rows) => Json(rows).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     }

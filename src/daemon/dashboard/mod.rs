@@ -178,23 +178,18 @@ struct Live {
     stamp: String,
 }
 
-/// A stamp that changes whenever a page would: polls, plans, applies, reloads, audit rows.
+/// A stamp that changes whenever a page would: polls, plans, applies (which write the audit
+/// rows), reloads. It does not touch the store, whose lock an apply holds.
 async fn live(State(web): State<Web>) -> Json<Live> {
-    let core = &web.daemon.core;
-    let s = core.status();
+    let s = web.daemon.core.status();
     let polls: u64 = s.sources.iter().map(|s| s.polls).sum();
-    let audit = core
-        .with_store(|st| st.audit(1))
-        .ok()
-        .and_then(|a| a.last().map(|r| r.id));
     Json(Live {
         stamp: format!(
-            "{polls}/{}/{}/{}/{}/{}",
+            "{polls}/{}/{}/{}/{}",
             s.plan.as_ref().map(|p| p.at.timestamp()).unwrap_or(0),
             s.last_apply.as_ref().map(|a| a.at.timestamp()).unwrap_or(0),
             s.rules.generation,
             s.rules.errors.len(),
-            audit.unwrap_or(0)
         ),
     })
 }
