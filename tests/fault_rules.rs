@@ -165,7 +165,7 @@ fn rhai_rules_that_misbehave_fail_closed_for_their_booking_only() {
         (
             "let x = minutes(9223372036854775807);",
             RuleErrorKind::Runtime,
-            &["wild"],
+            &["the time is out of range", "rules/wild.rhai:3"],
         ),
         (
             "return [unlock(room.doors[0], booking.end, booking.start)];",
