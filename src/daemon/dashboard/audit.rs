@@ -110,24 +110,24 @@ pub async fn page(State(web): State<Web>, Query(p): Query<Params>) -> Response {
         Ok(rows) => {
             h.raw("<p id=\"audit-count\">")
                 .text(&format!("{} change(s)", rows.len()))
-                .raw("</p><div class=\"scroll\"><table id=\"audit\"><thead><tr><th>when</th><th>target</th><th>change</th><th>before</th><th>after</th><th>booking</th><th>rule</th></tr></thead><tbody>");
+                .raw("</p><div class=\"scroll\"><table id=\"audit\" class=\"cards\"><thead><tr><th>when</th><th>target</th><th>change</th><th>before</th><th>after</th><th>booking</th><th>rule</th></tr></thead><tbody>");
             for r in &rows {
-                h.raw("<tr class=\"audit-row\"><td>")
+                h.raw("<tr class=\"audit-row\"><td data-label=\"when\">")
                     .text(&local(r.at, ctx.tz))
-                    .raw("</td><td>")
+                    .raw("</td><td data-label=\"target\">")
                     .text(&r.target)
-                    .raw("</td><td>")
+                    .raw("</td><td data-label=\"change\">")
                     .text(r.reason.as_str())
-                    .raw("</td><td>")
+                    .raw("</td><td data-label=\"before\">")
                     .text(&windows(&r.before, ctx.tz))
-                    .raw("</td><td>")
+                    .raw("</td><td data-label=\"after\">")
                     .text(&windows(&r.after, ctx.tz))
-                    .raw("</td><td>");
+                    .raw("</td><td data-label=\"booking\">");
                 h.link(
                     &BookingView::href(&r.source, &r.booking),
                     &format!("{}:{} {}", r.source, r.booking, r.title),
                 );
-                h.raw("</td><td>")
+                h.raw("</td><td data-label=\"rule\">")
                     .text(&format!("{} ({} {})", r.rule, r.pack, r.pack_version))
                     .raw("</td></tr>");
             }
