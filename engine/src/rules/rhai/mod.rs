@@ -23,7 +23,7 @@ use rhai::packages::{
     ArithmeticPackage, BasicArrayPackage, BasicIteratorPackage, BasicMapPackage,
     BasicStringPackage, LogicPackage, MoreStringPackage, Package,
 };
-use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Module, Scope};
+use rhai::{AST, Caches, Dynamic, Engine, EvalAltResult, GlobalRuntimeState, Module, Scope};
 
 use super::{
     Decision, PackError, PackInfo, RuleError, RuleErrorKind, RuleLocation, RuleRuntime, RuledEffect,
@@ -61,6 +61,9 @@ pub struct RhaiRuntime {
     info: PackInfo,
     engine: Engine,
     files: Vec<RuleFile>,
+    /// `decide(booking, room, ctx)` as a statement, compiled once: what each booking runs, with
+    /// the three values in the batch's scope (see [`Batch`]).
+    driver: AST,
 }
 
 struct RuleFile {
@@ -110,7 +113,9 @@ impl RhaiRuntime {
     /// Compiles every rule file with the engine that will run it. Returns every file's error,
     /// not just the first.
     pub fn compile(info: PackInfo, sources: &[RuleSource]) -> Result<RhaiRuntime, Vec<PackError>> {
-        let engine = engine();
+        let mut engine = engine();
+        types::register_settings(&mut engine, info.settings.keys().map(String::as_str));
+        let driver = driver(&engine).map_err(|e| vec![PackError::new(&info.dir, e)])?;
         let mut files = Vec::with_capacity(sources.len());
         let mut errors = Vec::new();
         if sources.is_empty() {
@@ -130,6 +135,7 @@ impl RhaiRuntime {
                 info,
                 engine,
                 files,
+                driver,
             })
         } else {
             Err(errors)
@@ -139,25 +145,28 @@ impl RhaiRuntime {
     /// Decides one booking: every file's `decide`, concatenated.
     fn decide_one(
         &self,
-        scope: &mut Scope<'_>,
+        batch: &mut Batch,
         d: &Decision<'_>,
-        room: &RoomView,
-        ctx: &CtxView,
+        [booking, room, ctx]: [Dynamic; 3],
     ) -> Result<Vec<RuledEffect>, RuleError> {
-        let booking = BookingView::new(d.booking, d.ctx.time_zone);
+        batch.scope.rewind(0);
+        batch.scope.push_dynamic(BOOKING, booking);
+        batch.scope.push_dynamic(ROOM, room);
+        batch.scope.push_dynamic(CTX, ctx);
         let mut out = Vec::new();
-        for file in &self.files {
-            let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
+        for (file, state) in self.files.iter().zip(batch.files.iter_mut()) {
+            // The operation limit is per booking and file, as if each call were the first.
+            state.global.num_operations = 0;
+            #[allow(deprecated)] // the one entry point that keeps the caches; see `Batch`
             let value = self
                 .engine
-                .call_fn_with_options::<Dynamic>(
-                    options,
-                    scope,
-                    &file.ast,
-                    ENTRY,
-                    (booking.clone(), room.clone(), ctx.clone()),
+                .eval_statements_raw(
+                    &mut state.global,
+                    &mut state.caches,
+                    &mut batch.scope,
+                    self.driver.statements(),
                 )
-                .map_err(|e| self.runtime_error(d, file, &e))?;
+                .map_err(|e| self.runtime_error(d, file, *e))?;
             self.collect(value, file, &mut out, 0)
                 .map_err(|message| RuleError {
                     pack: self.info.name.clone(),
@@ -221,7 +230,18 @@ impl RhaiRuntime {
         }
     }
 
-    fn runtime_error(&self, d: &Decision<'_>, file: &RuleFile, err: &EvalAltResult) -> RuleError {
+    fn runtime_error(&self, d: &Decision<'_>, file: &RuleFile, err: EvalAltResult) -> RuleError {
+        // What `decide` raised, without the driver's call around it. A limit is reported at
+        // `fn decide` (Rhai places it at the call, which is the driver's, not the rule's).
+        let err = match err {
+            EvalAltResult::ErrorInFunctionCall(name, _, inner, _) if name == ENTRY => *inner,
+            mut other => {
+                if other.is_system_exception() {
+                    other.set_position(rhai::Position::NONE);
+                }
+                other
+            }
+        };
         let inner = err.unwrap_inner();
         let (kind, message) = match inner {
             EvalAltResult::ErrorTooManyOperations(..) => (
@@ -300,10 +320,7 @@ fn compile_file(engine: &Engine, source: &RuleSource) -> Result<RuleFile, PackEr
         }
     })?;
     ast.set_source(source.name.as_str());
-    let has_entry = ast
-        .iter_functions()
-        .any(|f| f.name == ENTRY && f.params.len() == 3);
-    if !has_entry {
+    if ast.shared_lib().get_script_fn(ENTRY, 3).is_none() {
         return Err(PackError::new(
             &source.path,
             format!("defines no {ENTRY}(booking, room, ctx); every rule file must"),
@@ -372,33 +389,41 @@ impl RuleRuntime for RhaiRuntime {
     }
 
     fn decide(&self, batch: &[Decision<'_>]) -> Vec<Result<Vec<RuledEffect>, RuleError>> {
-        let mut scope = Scope::new();
+        let mut state = Batch::new(&self.engine, &self.files);
         // Rooms and settings repeat across a batch: build each view once.
-        let mut rooms: HashMap<*const Room, RoomView> = HashMap::new();
+        let mut rooms: HashMap<*const Room, Dynamic> = HashMap::new();
         let mut settings: Option<(&BTreeMap<String, toml::Value>, Settings)> = None;
         batch
             .iter()
             .map(|d| {
                 let room = rooms
                     .entry(std::ptr::from_ref(d.room))
-                    .or_insert_with(|| RoomView::new(d.room))
+                    .or_insert_with(|| Dynamic::from(RoomView::new(d.room)))
                     .clone();
                 let known = match &settings {
-                    Some((known, view)) if *known == &d.ctx.settings => view.clone(),
+                    Some((known, view))
+                        if std::ptr::eq(*known, &d.ctx.settings) || *known == &d.ctx.settings =>
+                    {
+                        view.clone()
+                    }
                     _ => {
                         let view = Settings::new(&d.ctx.settings);
                         settings = Some((&d.ctx.settings, view.clone()));
                         view
                     }
                 };
-                let ctx = CtxView::new(d.ctx, d.booking, known);
+                let args = [
+                    Dynamic::from(BookingView::new(d.booking, d.ctx.time_zone)),
+                    room,
+                    Dynamic::from(CtxView::new(d.ctx, d.booking, known)),
+                ];
                 // A panic anywhere below is a bug, but it must fail this booking closed, not
                 // the whole plan.
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    self.decide_one(&mut scope, d, &room, &ctx)
+                    self.decide_one(&mut state, d, args)
                 }))
                 .unwrap_or_else(|_| {
-                    scope.clear();
+                    state = Batch::new(&self.engine, &self.files);
                     Err(RuleError {
                         pack: self.info.name.clone(),
                         booking: d.booking.id.clone(),
@@ -409,5 +434,62 @@ impl RuleRuntime for RhaiRuntime {
                 })
             })
             .collect()
+    }
+}
+
+/// The names the driver passes to `decide`.
+const BOOKING: &str = "booking";
+const ROOM: &str = "room";
+const CTX: &str = "ctx";
+
+/// Compiles `decide(booking, room, ctx)` with the engine that runs the rules (strict variables
+/// hold: the three names are in the scope it is compiled with).
+fn driver(engine: &Engine) -> Result<AST, String> {
+    let mut scope = Scope::new();
+    scope.push_dynamic(BOOKING, Dynamic::UNIT);
+    scope.push_dynamic(ROOM, Dynamic::UNIT);
+    scope.push_dynamic(CTX, Dynamic::UNIT);
+    engine
+        .compile_with_scope(&scope, format!("{ENTRY}({BOOKING}, {ROOM}, {CTX})"))
+        .map_err(|e| format!("cannot compile the call of {ENTRY}: {e}"))
+}
+
+/// What a batch reuses from one booking to the next: the scope holding the booking, room and
+/// context, and for each rule file its runtime state and function-resolution cache.
+///
+/// `Engine::call_fn` builds a fresh state and an empty cache on every call, so every function a
+/// rule calls (getters, operators, `unlock`) is looked up again for every booking (Rhai caches
+/// a lookup only on its second use within a call). Instead, a compiled `decide(booking, room,
+/// ctx)` statement runs over a scope holding the three values, with the state and cache kept
+/// for the batch: every lookup after the first booking is a cache hit. The entry point is
+/// `internals`' `eval_statements_raw` (deprecated since 1.12, present through 1.x; the
+/// workspace pins rhai 1.27). Each file has its own state and cache: its own functions.
+struct Batch {
+    scope: Scope<'static>,
+    files: Vec<FileState>,
+}
+
+struct FileState {
+    global: GlobalRuntimeState,
+    caches: Caches,
+}
+
+impl Batch {
+    fn new(engine: &Engine, files: &[RuleFile]) -> Batch {
+        Batch {
+            scope: Scope::new(),
+            files: files
+                .iter()
+                .map(|file| {
+                    let mut global = engine.new_global_runtime_state();
+                    global.lib.push(file.ast.shared_lib().clone());
+                    global.source = file.ast.source().map(Into::into);
+                    let mut caches = Caches::new();
+                    // The statement block keeps a cache that exists before it starts.
+                    caches.push_fn_resolution_cache();
+                    FileState { global, caches }
+                })
+                .collect(),
+        }
     }
 }

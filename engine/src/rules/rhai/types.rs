@@ -292,6 +292,38 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
 }
 
+/// Registers a getter for each of a pack's settings, so `ctx.settings.margin_minutes` is a
+/// property read. Without it Rhai looks for a getter, formats an error saying there is none,
+/// and only then falls back to the indexer: most of the cost of reading a setting. Settings the
+/// site adds beyond the pack's own still read through the indexer.
+pub fn register_settings<'a>(engine: &mut rhai::Engine, names: impl IntoIterator<Item = &'a str>) {
+    for name in names {
+        if !rhai::is_valid_identifier(name) {
+            continue; // only reachable as ctx.settings["..."]
+        }
+        let key = name.to_owned();
+        engine.register_get(
+            name,
+            move |s: &mut Settings| -> Result<Dynamic, Box<EvalAltResult>> {
+                s.0.get(key.as_str())
+                    .cloned()
+                    .ok_or_else(|| missing_setting(s, &key, Position::NONE))
+            },
+        );
+    }
+}
+
+fn missing_setting(s: &Settings, name: &str, pos: Position) -> Box<EvalAltResult> {
+    let known: Vec<&str> = s.0.keys().map(|k| k.as_str()).collect();
+    script_error(
+        format!(
+            "ctx.settings has no {name:?}; the pack's settings are: {}",
+            known.join(", ")
+        ),
+        pos,
+    )
+}
+
 /// Registers the types, their getters and operators.
 pub fn register(engine: &mut rhai::Engine) {
     register_time(engine);
@@ -611,16 +643,9 @@ fn register_ctx(engine: &mut rhai::Engine) {
              s: &mut Settings,
              name: ImmutableString|
              -> Result<Dynamic, Box<EvalAltResult>> {
-                s.0.get(name.as_str()).cloned().ok_or_else(|| {
-                    let known: Vec<&str> = s.0.keys().map(|k| k.as_str()).collect();
-                    script_error(
-                        format!(
-                            "ctx.settings has no {name:?}; the pack's settings are: {}",
-                            known.join(", ")
-                        ),
-                        call.call_position(),
-                    )
-                })
+                s.0.get(name.as_str())
+                    .cloned()
+                    .ok_or_else(|| missing_setting(s, &name, call.call_position()))
             },
         )
         .register_fn("contains", |s: &mut Settings, name: ImmutableString| {
