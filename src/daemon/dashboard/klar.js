@@ -66,7 +66,11 @@
             out.className = res[0] ? "good" : "bad";
           })
           .catch(function (e) { out.textContent = "failed: " + e; out.className = "bad"; })
-          .then(function () { if (button) button.disabled = false; });
+          .then(function () {
+            if (button) button.disabled = false;
+            var said = out.textContent;
+            setTimeout(function () { if (out.textContent === said) out.textContent = ""; }, 8000);
+          });
       });
     });
   }
