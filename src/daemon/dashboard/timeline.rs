@@ -180,7 +180,7 @@ pub async fn page(State(web): State<Web>) -> axum::response::Html<String> {
     let mut h = Html::new();
     h.raw("<section class=\"card\"><h1>Timeline</h1><p>")
         .text(&format!(
-            "{} to {}, now {} (red line). Tap a bar for its booking; hold or hover for its rule and pack.",
+            "{} to {}, now {} (red line). Tap a bar for its booking and the rule and pack behind each window; hover for a summary.",
             local(span.from, ctx.tz),
             local(span.to, ctx.tz),
             local(ctx.now, ctx.tz)
