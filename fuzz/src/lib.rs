@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use klar_adapters::sources::ical::{Target, expand};
 use klar_adapters::sources::local::{LocalCalendar, bookings as local_bookings};
@@ -67,8 +67,11 @@ pub fn dates(data: &[u8]) {
     let Some((tz, text)) = split_zone(data) else {
         return;
     };
+    // (A leap second, `:60`, is kept by chrono as an extra second's nanoseconds, which RFC 3339
+    // writes differently; only ordinary instants must read back.)
     if let Ok(t) = parse_datetime(text, tz)
         && (1..=9999).contains(&t.year())
+        && t.nanosecond() < 1_000_000_000
     {
         // An instant the parser read, written back in RFC 3339, reads as itself.
         let again = parse_datetime(&t.to_rfc3339(), tz);
