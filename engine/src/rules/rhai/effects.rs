@@ -106,7 +106,7 @@ fn day(call: &NativeCallContext, d: &Dynamic) -> Result<chrono::NaiveDate, Box<E
 }
 
 fn person_key(call: &NativeCallContext, person: &Dynamic) -> Result<PersonKey, Box<EvalAltResult>> {
-    if let Some(p) = person.clone().try_cast::<PersonView>() {
+    if let Some(p) = person.read_lock::<PersonView>() {
         return p.key().ok_or_else(|| {
             bad(
                 call,

@@ -311,9 +311,24 @@ fn cost_of_a_small_decision() {
         ("unit_cmp", "fn decide(booking, room, ctx) { let p = booking.responsible; if p != () {} [] }".to_owned()),
         ("arith", "fn decide(booking, room, ctx) { let m = minutes(15); let a = booking.start - m; let b = booking.end + m; [] }".to_owned()),
         ("margins", text),
+        (
+            "anchor",
+            std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../rules/anchor/rules/anchor.rhai"),
+            )
+            .unwrap(),
+        ),
     ];
     let only = std::env::var("KLAR_COST_ONLY").ok();
-    for (name, text) in scripts {
+    // KLAR_COST_SCRIPT="<a decide body>" measures that body alone.
+    let custom = std::env::var("KLAR_COST_SCRIPT").ok().map(|body| {
+        vec![(
+            "custom",
+            format!("fn decide(booking, room, ctx) {{ {body} }}"),
+        )]
+    });
+    for (name, text) in custom.unwrap_or_else(|| scripts.to_vec()) {
         if only.as_deref().is_some_and(|o| o != name) {
             continue;
         }

@@ -126,7 +126,11 @@ impl PersonView {
 
     /// The person's key, if they have one.
     pub fn key(&self) -> Option<crate::model::PersonKey> {
-        self.0.person.key()
+        // Made once in `new`; `Person::key` formats a new string each time.
+        self.0
+            .key
+            .read_lock::<ImmutableString>()
+            .map(|k| crate::model::PersonKey(k.to_string()))
     }
 }
 
