@@ -199,6 +199,80 @@ impl FakeData {
         data
     }
 
+    /// A municipality's worth of data for load tests and `klar bench`: `locations` buildings
+    /// (ids from 1), `resources` rooms spread evenly over them (ids from 1), and `bookings`
+    /// bookings spread evenly over the rooms and the week that starts at the local midnight
+    /// before `now` (07:00 to 21:00, 90 minutes each, an owner with a member number for most).
+    /// Deterministic from `seed`; the same shape serves either fake.
+    pub fn municipal(
+        seed: u64,
+        now: DateTime<Utc>,
+        locations: usize,
+        resources: usize,
+        bookings: usize,
+    ) -> FakeData {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let locations = locations.max(1);
+        let mut data = FakeData {
+            next_id: 1_000_000,
+            ..FakeData::default()
+        };
+        data.locations = (1..=locations as u64)
+            .map(|id| FakeLocation {
+                id,
+                name: format!("Bygning {id}"),
+                address: format!("Kommunevej {id}, 8000 Aarhus C"),
+                time_zone: "Romance Standard Time".into(),
+            })
+            .collect();
+        data.resources = (0..resources as u64)
+            .map(|i| FakeResource {
+                id: i + 1,
+                name: format!("Lokale {}", i + 1),
+                location_id: i % locations as u64 + 1,
+                capacity: 10 + (i % 10) as u32 * 10,
+                is_room: true,
+                preparation_minutes: 0,
+                follow_up_minutes: 0,
+                deleted: false,
+            })
+            .collect();
+        let people: Vec<FakePerson> = (0..200).map(|i| person(&mut rng, i)).collect();
+        let first_day = now.with_timezone(&Copenhagen).date_naive();
+        let rooms = resources.max(1);
+        data.bookings.reserve(bookings);
+        for n in 0..bookings {
+            // Room by room, then day by day, then slot by slot through the day.
+            let room = n % rooms;
+            let k = n / rooms;
+            let day = (k % 7) as i64;
+            let slot = (k / 7) % 7;
+            let minute = (k / 49 % 6) as u32 * 10;
+            let start_local = (first_day + Duration::days(day)).and_time(
+                NaiveTime::from_hms_opt(7 + 2 * slot as u32, minute, 0).expect("hour < 24"),
+            );
+            let start = local_to_utc(start_local, Copenhagen);
+            let owner = (rng.random_range(0..10) != 0)
+                .then(|| people.choose(&mut rng).cloned())
+                .flatten();
+            data.next_id += 1;
+            data.bookings.push(FakeBooking {
+                id: data.next_id,
+                resource_id: room as u64 + 1,
+                title: CLUB_TITLES.choose(&mut rng).expect("non-empty").to_string(),
+                start,
+                end: start + Duration::minutes(90),
+                owner,
+                extras: Vec::new(),
+                deleted: false,
+                awaiting_approval: false,
+                rooms_removed: false,
+                booking_type: if slot >= 5 { "Sæson" } else { "Enkel" }.into(),
+            });
+        }
+        data
+    }
+
     fn generate(&mut self, seed: u64, now: DateTime<Utc>, titles: &[&str], kinds: &[&str]) {
         let mut rng = StdRng::seed_from_u64(seed);
         let today = now.with_timezone(&Copenhagen).date_naive();
@@ -367,5 +441,33 @@ mod tests {
                 .all(|b| b.start < b.end && (b.start - now).num_hours().abs() <= 72)
         );
         assert!(a.bookings.iter().any(|b| b.owner.is_none()));
+    }
+
+    #[test]
+    fn a_municipality_has_the_asked_size_spread_over_its_locations() {
+        let now = DateTime::parse_from_rfc3339("2026-11-23T06:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let d = FakeData::municipal(3, now, 20, 200, 5_000);
+        assert_eq!(
+            (d.locations.len(), d.resources.len(), d.bookings.len()),
+            (20, 200, 5_000)
+        );
+        assert_eq!(d, FakeData::municipal(3, now, 20, 200, 5_000));
+        for l in &d.locations {
+            assert_eq!(
+                d.resources.iter().filter(|r| r.location_id == l.id).count(),
+                10
+            );
+        }
+        let ids: std::collections::BTreeSet<u64> = d.bookings.iter().map(|b| b.id).collect();
+        assert_eq!(ids.len(), d.bookings.len());
+        assert!(
+            d.bookings
+                .iter()
+                .all(|b| b.start >= now - Duration::hours(1)
+                    && b.end <= now + Duration::days(7)
+                    && d.resource(b.resource_id).is_some())
+        );
     }
 }

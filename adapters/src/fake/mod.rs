@@ -6,6 +6,7 @@
 //! up again on the same port. Faults ([`Fault`]) are queued and each spoils one request.
 
 pub mod data;
+pub mod municipal;
 pub mod pronestor;
 
 pub mod winkas;

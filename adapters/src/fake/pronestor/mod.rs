@@ -20,7 +20,8 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
 use super::{
-    FakeBooking, FakeClock, FakeData, Fault, FaultQueue, Served, answer_fault, normalise_path,
+    FakeBooking, FakeClock, FakeData, FakeResource, Fault, FaultQueue, Served, answer_fault,
+    normalise_path,
 };
 use crate::sources::time::parse_datetime;
 
@@ -95,6 +96,8 @@ impl Default for FakePronestorOptions {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PronestorCounters {
+    /// Every request answered, logins and faults included.
+    pub requests: u32,
     pub logins: u32,
     pub rejected_logins: u32,
     pub expired_answers: u32,
@@ -181,6 +184,12 @@ impl FakePronestor {
 
     pub fn data(&self) -> FakeData {
         self.shared.lock().data.clone()
+    }
+
+    /// Serves `data` from now on instead of what the fake was started with (a generated
+    /// municipality, [`FakeData::municipal`]).
+    pub fn replace_data(&self, data: FakeData) {
+        self.shared.lock().data = data;
     }
 
     pub fn bookings(&self) -> Vec<FakeBooking> {
@@ -273,6 +282,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    shared.lock().counters.requests += 1;
     if let Some(fault) = shared.faults.next() {
         if fault == Fault::ExpiredSession {
             let mut s = shared.lock();
@@ -480,18 +490,17 @@ impl PronestorState {
         to: DateTime<Utc>,
         hide_deleted: bool,
     ) -> Value {
-        let in_location = |rid: u64| {
-            self.data
-                .resource(rid)
-                .is_some_and(|r| r.location_id == location)
-        };
+        // Indexed once per call: a municipality's fake holds thousands of resources.
+        let by_id: HashMap<u64, &FakeResource> =
+            self.data.resources.iter().map(|r| (r.id, r)).collect();
+        let in_location = |rid: u64| by_id.get(&rid).is_some_and(|r| r.location_id == location);
         Value::Array(
             self.data
                 .bookings
                 .iter()
-                .filter(|b| in_location(b.resource_id) && b.start < to && b.end > from && !(hide_deleted && b.deleted))
+                .filter(|b| b.start < to && b.end > from && in_location(b.resource_id) && !(hide_deleted && b.deleted))
                 .map(|b| {
-                    let room = self.data.resource(b.resource_id);
+                    let room = by_id.get(&b.resource_id).copied();
                     let mut resources = Vec::new();
                     if !b.rooms_removed {
                         resources.push(json!({
@@ -501,7 +510,7 @@ impl PronestorState {
                         }));
                     }
                     for &extra in &b.extras {
-                        let r = self.data.resource(extra);
+                        let r = by_id.get(&extra).copied();
                         resources.push(json!({"ResourceId": extra, "Name": r.map(|r| r.name.clone()), "Quantity": 10,
                             "Start": self.date(b.start), "End": self.date(b.end)}));
                     }

@@ -76,6 +76,8 @@ impl Default for FakeWinkasOptions {
 /// Counters a test can assert on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WinkasCounters {
+    /// Every request answered, logins and faults included.
+    pub requests: u32,
     /// Logins with user name and password.
     pub password_logins: u32,
     /// Logins with `UserToken`.
@@ -179,6 +181,12 @@ impl FakeWinkas {
         self.shared.lock().data.clone()
     }
 
+    /// Serves `data` from now on instead of what the fake was started with (a generated
+    /// municipality, [`FakeData::municipal`]).
+    pub fn replace_data(&self, data: FakeData) {
+        self.shared.lock().data = data;
+    }
+
     /// Adds a booking; returns its id.
     pub fn add_booking(&self, booking: FakeBooking) -> u64 {
         self.shared.lock().data.add(booking)
@@ -263,6 +271,7 @@ impl FakeWinkas {
 }
 
 async fn handle(State(shared): State<Shared>, method: Method, uri: Uri, body: Bytes) -> Response {
+    shared.lock().counters.requests += 1;
     if let Some(fault) = shared.faults.next() {
         if fault == Fault::ExpiredSession {
             let mut s = shared.lock();
@@ -490,14 +499,20 @@ impl WinkasState {
                     .collect()
             })
             .unwrap_or_default();
+        // Grouped once per call: a municipality's fake holds thousands of resources.
+        let mut by_resource: HashMap<u64, Vec<&FakeBooking>> = HashMap::new();
+        for b in &self.data.bookings {
+            if !b.deleted && b.start < to && b.end > from {
+                by_resource.entry(b.resource_id).or_default().push(b);
+            }
+        }
         let resources: Vec<Value> = wanted
             .iter()
             .map(|&rid| {
-                let bookings: Vec<Value> = self
-                    .data
-                    .bookings
-                    .iter()
-                    .filter(|b| b.resource_id == rid && !b.deleted && b.start < to && b.end > from)
+                let bookings: Vec<Value> = by_resource
+                    .get(&rid)
+                    .into_iter()
+                    .flatten()
                     .map(|b| {
                         let mut entry = json!({
                             "Subject": b.title,
