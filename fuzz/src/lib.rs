@@ -75,7 +75,11 @@ pub fn dates(data: &[u8]) {
     {
         // An instant the parser read, written back in RFC 3339, reads as itself.
         let again = parse_datetime(&t.to_rfc3339(), tz);
-        assert_eq!(again, Ok(t), "{text:?} read as {t}, which does not read back");
+        assert_eq!(
+            again,
+            Ok(t),
+            "{text:?} read as {t}, which does not read back"
+        );
     }
     let _ = parse_time_zone(text);
     let _ = windows_time_zone(text);
@@ -101,7 +105,8 @@ pub fn pronestor(data: &[u8]) {
         return;
     };
     let _ = parse_locations("GetLocations", &body);
-    let rooms = parse_rooms(pronestor_config(), "GetResourcesByLocation", &body).unwrap_or_default();
+    let rooms =
+        parse_rooms(pronestor_config(), "GetResourcesByLocation", &body).unwrap_or_default();
     let mut by_id: std::collections::BTreeMap<String, Room> =
         rooms.into_iter().map(|r| (r.id.clone(), r)).collect();
     for (id, zone) in [("101", None), ("102", Some(chrono_tz::UTC)), ("200", None)] {
@@ -203,8 +208,13 @@ fn school() -> &'static (SiteConfig, Vec<Arc<dyn RuleRuntime>>) {
             .packs
             .iter()
             .map(|p| {
-                load(&site.resolve(p), &LoadOptions { deterministic: true })
-                    .expect("the school's packs load")
+                load(
+                    &site.resolve(p),
+                    &LoadOptions {
+                        deterministic: true,
+                    },
+                )
+                .expect("the school's packs load")
             })
             .collect();
         (site, packs)
@@ -230,7 +240,11 @@ pub fn bookings_json(data: &[u8]) {
     for e in &p.entries {
         for w in &e.windows {
             assert!(w.window.from < w.window.to);
-            assert!(w.window.to <= p.horizon.to, "{} ends past the horizon", w.window);
+            assert!(
+                w.window.to <= p.horizon.to,
+                "{} ends past the horizon",
+                w.window
+            );
         }
     }
 }
