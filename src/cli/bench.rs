@@ -18,6 +18,7 @@ use klar_engine::rules::pack::{LoadOptions, load};
 use klar_engine::rules::{Ctx, Decision, RuleRuntime};
 use klar_engine::scale::native::NativeMargins;
 use klar_engine::scale::{ScaleSite, ScaleSpec, changed, generate};
+use rayon::prelude::*;
 
 use super::Outcome;
 
@@ -72,14 +73,18 @@ pub fn run(args: Args) -> Outcome {
     );
     println!("  generated in {:.0} ms", ms(started.elapsed()));
 
-    let native: Arc<dyn RuleRuntime> = Arc::new(NativeMargins::new("margins"));
+    // The anchor decision of issue 9 natively (the floor), as the Rhai pack rules/anchor, as
+    // rules/margins (the same decision written plainly) and as its Wasm twin margins-wasm; the
+    // school pack for a realistic rule set.
+    let native: Arc<dyn RuleRuntime> = Arc::new(NativeMargins::new("anchor"));
     let mut runtimes: Vec<(&str, &str, Arc<dyn RuleRuntime>)> =
-        vec![("native Rust", "margins", native.clone())];
+        vec![("native Rust", "anchor", native.clone())];
     let mut missing = Vec::new();
     for (runtime, pack) in [
+        ("Rhai", "anchor"),
         ("Rhai", "margins"),
-        ("Rhai", "school"),
         ("Wasm", "margins-wasm"),
+        ("Rhai", "school"),
     ] {
         let dir = args.rules.join(pack);
         match load(&dir, &LoadOptions::default()) {
@@ -88,45 +93,89 @@ pub fn run(args: Args) -> Outcome {
         }
     }
 
-    // decide, per booking, one core.
+    // decide, per booking, one core (and the anchor in Rhai on two).
     let n = if args.quick { 2_048 } else { 10_240 };
     println!();
     println!(
-        "decide, per booking ({n} bookings, batches of {BATCH}, one core, conversions included)"
+        "decide, per booking ({n} bookings, batches of {BATCH}, conversions included; the Wasm instance made once per batch)"
     );
     println!(
-        "  {:<12} {:<14} {:>12} {:>10} {:>10}",
-        "runtime", "pack", "per booking", "vs native", "target"
+        "  {:<12} {:<14} {:>6} {:>12} {:>10} {:>10}",
+        "runtime", "pack", "cores", "per booking", "vs native", "target"
     );
     let mut floor = None;
+    let mut native_effects = None;
+    let two = pool(2)?;
     for (runtime, pack, rt) in &runtimes {
         let contexts = contexts(&site, n, &rt.pack().settings);
         let decisions = decisions(&site, &contexts);
-        let failed = rt.decide(&decisions).iter().filter(|r| r.is_err()).count();
-        let per = measure(budget, decisions.len(), || {
-            for batch in decisions.chunks(BATCH) {
-                std::hint::black_box(rt.decide(batch));
+        let decided: Vec<_> = decisions
+            .chunks(BATCH)
+            .flat_map(|batch| rt.decide(batch))
+            .collect();
+        let failed = decided.iter().filter(|r| r.is_err()).count();
+        let effects: Vec<Vec<_>> = decided
+            .into_iter()
+            .map(|r| {
+                r.map(|v| v.into_iter().map(|e| e.effect).collect::<Vec<_>>())
+                    .ok()
+            })
+            .map(Option::unwrap_or_default)
+            .collect();
+        let same = match &native_effects {
+            None => {
+                native_effects = Some(effects);
+                true
             }
-        });
-        let base = *floor.get_or_insert(per);
-        let target = if *runtime == "native Rust" {
-            "floor".to_owned()
-        } else {
-            verdict(per < 2_000.0, "< 2 us")
+            Some(native) => *pack == "school" || *native == effects,
         };
-        println!(
-            "  {:<12} {:<14} {:>12} {:>9.1}x {:>10}{}",
-            runtime,
-            pack,
-            human(per),
-            per / base,
-            target,
-            if failed > 0 {
-                format!("  ({failed} bookings failed)")
+        let mut rows = vec![(
+            1,
+            measure(budget, decisions.len(), || {
+                for batch in decisions.chunks(BATCH) {
+                    std::hint::black_box(rt.decide(batch));
+                }
+            }),
+        )];
+        if *runtime == "Rhai" && *pack == "anchor" {
+            rows.push((
+                2,
+                measure(budget, decisions.len(), || {
+                    two.install(|| {
+                        decisions.par_chunks(BATCH).for_each(|batch| {
+                            std::hint::black_box(rt.decide(batch));
+                        })
+                    })
+                }),
+            ));
+        }
+        for (cores, per) in rows {
+            let base = *floor.get_or_insert(per);
+            let target = if *runtime == "native Rust" {
+                "floor".to_owned()
             } else {
-                String::new()
-            }
-        );
+                verdict(per < 2_000.0, "< 2 us")
+            };
+            println!(
+                "  {:<12} {:<14} {:>6} {:>12} {:>9.1}x {:>10}{}{}",
+                runtime,
+                pack,
+                cores,
+                human(per),
+                per / base,
+                target,
+                if failed > 0 {
+                    format!("  ({failed} bookings failed)")
+                } else {
+                    String::new()
+                },
+                if same {
+                    ""
+                } else {
+                    "  (DECIDES UNLIKE NATIVE)"
+                }
+            );
+        }
     }
     for line in &missing {
         println!("  {line}");
@@ -145,7 +194,7 @@ pub fn run(args: Args) -> Outcome {
     let now = spec.start();
     // The process's peak resident memory, over the resets that measure each plan on its own.
     let mut overall = 0u64;
-    for (runtime, pack, rt) in runtimes.iter().filter(|(_, pack, _)| *pack == "margins") {
+    for (runtime, pack, rt) in runtimes.iter().filter(|(_, pack, _)| *pack == "anchor") {
         let packs = vec![rt.clone()];
         let input = PlanInput {
             bookings: &site.bookings,
@@ -197,7 +246,7 @@ pub fn run(args: Args) -> Outcome {
         human(reconcile.in_step_ns),
         verdict(reconcile.changed_ns < 50e6, "< 50 ms")
     );
-    println!("sync cycle requests: not measured by klar bench yet (see docs/performance.md)");
+    sync_cycles(&spec, args.quick)?;
 
     println!();
     let overall = overall.max(peak_memory().unwrap_or(0));
@@ -207,6 +256,75 @@ pub fn run(args: Args) -> Outcome {
     );
     println!("total {:.1} s", started.elapsed().as_secs_f64());
     Ok(ExitCode::SUCCESS)
+}
+
+/// A full poll cycle of both sources against the fakes holding the municipality's resources,
+/// with two sizes of bookings: the requests must be the same for both.
+fn sync_cycles(site: &ScaleSpec, quick: bool) -> anyhow::Result<()> {
+    use klar_adapters::fake::municipal::{MunicipalFakes, MunicipalSpec};
+
+    let rt = tokio::runtime::Runtime::new().context("cannot start a tokio runtime")?;
+    let dir = std::env::temp_dir().join(format!("klar-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let rounds = if quick { 2 } else { 5 };
+    println!();
+    println!(
+        "sync cycle: both sources polled 48 h ahead over loopback HTTP, {} resources on the fakes (100 locations each)",
+        site.resources
+    );
+    println!(
+        "  {:<18} {:>10} {:>10} {:>10} {:>10} {:>12}",
+        "bookings a week", "in window", "requests", "Pronestor", "WinKAS", "cycle time"
+    );
+    let mut seen = Vec::new();
+    for bookings in [site.bookings / 2, site.bookings] {
+        let spec = MunicipalSpec {
+            seed: site.seed,
+            now: site.start(),
+            locations: 100,
+            resources: site.resources,
+            bookings,
+            lookahead_hours: 48,
+        };
+        let result = rt.block_on(async {
+            let mut fakes = MunicipalFakes::start(spec, &dir).await?;
+            let first = fakes.cycle().await?;
+            let mut best = Duration::MAX;
+            let mut steady = first;
+            for _ in 0..rounds {
+                let t = Instant::now();
+                steady = fakes.cycle().await?;
+                best = best.min(t.elapsed());
+            }
+            anyhow::Ok((first, steady, best))
+        });
+        let (first, steady, best) = result?;
+        println!(
+            "  {:<18} {:>10} {:>10} {:>10} {:>10} {:>12}  (first cycle, with logins: {} requests)",
+            bookings,
+            steady.bookings,
+            steady.requests(),
+            steady.pronestor_requests,
+            steady.winkas_requests,
+            human_s(best),
+            first.requests()
+        );
+        seen.push(steady.requests());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "  requests per cycle {} with twice the bookings  {}",
+        if seen.windows(2).all(|w| w[0] == w[1]) {
+            "unchanged"
+        } else {
+            "CHANGED"
+        },
+        verdict(
+            seen.windows(2).all(|w| w[0] == w[1]),
+            "grow with locations, not bookings"
+        )
+    );
+    Ok(())
 }
 
 struct DiffTimes {
