@@ -419,3 +419,68 @@ fn a_missing_setting_is_an_error_naming_it() {
         e.message
     );
 }
+
+#[test]
+fn a_setting_of_the_pack_reads_as_a_property_and_its_absence_is_an_error() {
+    let info = PackInfo {
+        name: "test".into(),
+        version: "0.1.0".into(),
+        runtime: RuntimeKind::Rhai,
+        dir: PathBuf::from("test"),
+        settings: BTreeMap::from([("margin".to_owned(), toml::Value::Integer(15))]),
+    };
+    let rt = RhaiRuntime::compile(
+        info,
+        &[RuleSource {
+            name: "rules/test.rhai".into(),
+            path: PathBuf::from("test/rules/test.rhai"),
+            text: "fn decide(booking, room, ctx) {\n  let m = minutes(ctx.settings.margin);\n  [unlock(\"D\", booking.start - m, booking.end)]\n}".into(),
+        }],
+    )
+    .unwrap();
+    let b = booking("2026-11-23T16:00:00+01:00", "2026-11-23T18:00:00+01:00");
+    let with = BTreeMap::from([("margin".to_owned(), toml::Value::Integer(30))]);
+    let effects = decide_with(&rt, &b, with).unwrap();
+    assert_eq!(
+        effects[0].effect.window().unwrap().from,
+        t("2026-11-23T15:30:00+01:00")
+    );
+    // The site's settings lack it (they cannot, merged over the pack's; the rule still fails
+    // closed with a message naming it, at the line that read it).
+    let e = decide_with(&rt, &b, BTreeMap::new()).unwrap_err();
+    assert!(e.message.contains("margin"), "{}", e.message);
+    assert_eq!(e.location.unwrap().line, 2);
+}
+
+#[test]
+fn the_operation_limit_is_per_booking_though_a_batch_shares_its_state() {
+    // Over 1,000 operations a booking: 600 bookings together would pass the limit many times.
+    let rt = runtime(
+        "fn decide(booking, room, ctx) {\n  if booking.title == \"loop\" { loop { } }\n  let n = 0;\n  for i in 0..1000 { n += i; }\n  [unlock(\"D\", booking.start, booking.end)]\n}",
+    );
+    assert!(MAX_OPERATIONS < 600 * 1000);
+    let site = site();
+    let room = &site.rooms["halls:7"];
+    let mut bookings: Vec<Booking> = (0..600)
+        .map(|i| {
+            let mut b = booking("2026-11-23T16:00:00+01:00", "2026-11-23T18:00:00+01:00");
+            b.id = format!("W-{i}").into();
+            b
+        })
+        .collect();
+    bookings[10].title = "loop".into();
+    let ctxs: Vec<Ctx> = bookings
+        .iter()
+        .map(|b| Ctx::for_booking(b, &site, BTreeMap::new()))
+        .collect();
+    let batch: Vec<Decision<'_>> = bookings
+        .iter()
+        .zip(&ctxs)
+        .map(|(booking, ctx)| Decision { booking, room, ctx })
+        .collect();
+    let out = rt.decide(&batch);
+    assert_eq!(out[10].as_ref().unwrap_err().kind, RuleErrorKind::Limit);
+    for (i, r) in out.iter().enumerate().filter(|(i, _)| *i != 10) {
+        assert_eq!(r.as_ref().map(Vec::len), Ok(1), "booking {i}");
+    }
+}
