@@ -484,3 +484,27 @@ fn the_operation_limit_is_per_booking_though_a_batch_shares_its_state() {
         assert_eq!(r.as_ref().map(Vec::len), Ok(1), "booking {i}");
     }
 }
+
+#[test]
+fn a_private_decide_and_helpers_in_the_same_file_are_called() {
+    let rt = runtime(
+        "fn open(door, b) { unlock(door, b.start, b.end) }\nprivate fn decide(booking, room, ctx) {\n  [open(\"D\", booking)]\n}",
+    );
+    let b = booking("2026-11-23T16:00:00+01:00", "2026-11-23T18:00:00+01:00");
+    let effects = decide(&rt, &b).unwrap();
+    assert_eq!(effects.len(), 1);
+    assert_eq!(effects[0].rule.line, 1);
+}
+
+#[test]
+fn an_error_in_a_helper_points_at_the_helper() {
+    let rt = runtime(
+        "fn decide(booking, room, ctx) {\n  helper()\n}\nfn helper() {\n  throw \"no doors today\";\n}",
+    );
+    let b = booking("2026-11-23T16:00:00+01:00", "2026-11-23T18:00:00+01:00");
+    let e = decide(&rt, &b).unwrap_err();
+    assert_eq!(e.kind, RuleErrorKind::Runtime);
+    assert!(e.message.contains("no doors today"), "{e}");
+    let loc = e.location.unwrap();
+    assert_eq!((loc.file.as_str(), loc.line), ("rules/test.rhai", 5));
+}
