@@ -295,3 +295,43 @@ near_every_seconds = "often"
         r.stdout
     );
 }
+
+#[test]
+fn check_reads_the_web_table_and_warns_of_a_dashboard_off_loopback_without_a_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site.toml");
+    let write =
+        |web: &str| std::fs::write(&site, format!("[site]\nname = \"Test\"\n{web}")).unwrap();
+
+    write("[web]\nlisten = \"0.0.0.0:7878\"\n");
+    let r = run(klar()
+        .env_remove("KLAR_WEB_TOKEN")
+        .args(["check", "--config"])
+        .arg(&site));
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("warning: ") && r.stdout.contains("off loopback and no token"),
+        "{}",
+        r.stdout
+    );
+
+    write("[web]\nlisten = \"all interfaces\"\ntoken = \"x\"\n");
+    let r = run(klar()
+        .env_remove("KLAR_WEB_TOKEN")
+        .args(["check", "--config"])
+        .arg(&site));
+    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("[web]: unknown key `token`"),
+        "{}",
+        r.stderr
+    );
+
+    write("[web]\nlisten = \"all interfaces\"\n");
+    let r = run(klar()
+        .env_remove("KLAR_WEB_TOKEN")
+        .args(["check", "--config"])
+        .arg(&site));
+    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("[web] listen: "), "{}", r.stderr);
+}

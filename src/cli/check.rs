@@ -1,7 +1,7 @@
 //! `klar check --config site.toml`: validates the site config and compiles every rule pack it
 //! names, printing each error with file:line:column and a pointer under the offending text.
 //! It also parses every table the daemon reads (`[[sources]]`, `[controller]`, `[mqtt]`,
-//! `[daemon]`) and warns about secrets `klar run` could not read on this machine.
+//! `[daemon]`, `[web]`) and warns about secrets `klar run` could not read on this machine.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,6 +15,7 @@ use klar_engine::site::SiteConfig;
 
 use super::{Outcome, load_site};
 use crate::daemon::settings::DaemonSettings;
+use crate::daemon::web;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -110,6 +111,17 @@ fn check_tables(
     }
     if let Err(e) = DaemonSettings::from_table(&site.daemon) {
         errors.push(format!("{config}: {e}"));
+    }
+    match web::configured_listen(site) {
+        Err(e) => errors.push(format!("{config}: {e}")),
+        Ok(listen) => match web::configured_token(site) {
+            Err(e) => warnings.push(format!("{config}: {e} (klar run needs it)")),
+            Ok(None) if !web::is_loopback(listen.ip()) => warnings.push(format!(
+                "{config}: [web] listen = {listen} is off loopback and no token is set: klar run refuses to start unless {} is set (or set [web] token_file)",
+                web::TOKEN_ENV
+            )),
+            Ok(_) => println!("  web {listen} ok"),
+        },
     }
     Ok(warnings)
 }

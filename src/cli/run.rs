@@ -36,14 +36,7 @@ pub fn run(args: Args) -> Outcome {
             daemon::Core::open(&args.config, Arc::new(SystemClock), HttpConfig::default())?;
         let listen = match args.listen {
             Some(addr) => addr,
-            None => site
-                .web
-                .get("listen")
-                .and_then(|v| v.as_str())
-                .map(str::parse)
-                .transpose()
-                .map_err(|e| super::BadInput(format!("[web] listen: {e}")))?
-                .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 7878))),
+            None => daemon::web::configured_listen(&site)?,
         };
         // The token and the address are checked, and the socket bound, before the tasks
         // start: a refusal must not stop klar in the middle of an apply.

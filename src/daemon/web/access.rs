@@ -104,6 +104,27 @@ pub fn is_loopback(ip: IpAddr) -> bool {
     ip.to_canonical().is_loopback()
 }
 
+/// Where the dashboard listens: `[web] listen`, else 127.0.0.1:7878.
+pub fn configured_listen(site: &SiteConfig) -> anyhow::Result<std::net::SocketAddr> {
+    for key in site.web.keys() {
+        if !matches!(key.as_str(), "listen" | "token_file") {
+            return Err(crate::cli::BadInput(format!(
+                "[web]: unknown key `{key}` (known: listen, token_file)"
+            ))
+            .into());
+        }
+    }
+    match site.web.get("listen") {
+        None => Ok(std::net::SocketAddr::from(([127, 0, 0, 1], 7878))),
+        Some(v) => v.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
+            crate::cli::BadInput(format!(
+                "[web] listen: {v} is not an address with a port, such as \"127.0.0.1:7878\""
+            ))
+            .into()
+        }),
+    }
+}
+
 /// The dashboard's token: `KLAR_WEB_TOKEN` if set, else the file `[web] token_file` names
 /// (relative to the config), trimmed. `None` when neither is given.
 pub fn configured_token(site: &SiteConfig) -> anyhow::Result<Option<Secret>> {

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use super::dashboard;
 use super::tasks::{Handle, Running};
-pub use access::{Access, TOKEN_ENV, configured_token, is_loopback};
+pub use access::{Access, TOKEN_ENV, configured_listen, configured_token, is_loopback};
 
 /// What the handlers share.
 #[derive(Clone)]
