@@ -1,9 +1,9 @@
 //! Bookings of awkward shapes, read from WinKAS and applied to the simulator: one across
 //! midnight keeps the door open through it; one longer than the site's cap is cut to the cap
 //! (reported as an adjustment) and the door locks when the cap says; one that ends before it
-//! starts never reaches a door: from WinKAS the answer is malformed (the source is degraded with
-//! an error naming the booking, and the bookings known before stay in force), and in a bookings
-//! file the planner rejects it with its reason.
+//! starts never reaches a door: from WinKAS it is set aside on its own (the source reports it,
+//! naming the booking; the rest of the answer is used and a booking klar knew under that id
+//! stays as it was), and in a bookings file the planner rejects it with its reason.
 
 mod fault_common;
 
@@ -100,26 +100,59 @@ async fn a_booking_longer_than_the_cap_is_cut_to_it() {
 #[tokio::test]
 async fn a_booking_ending_before_it_starts_is_rejected() {
     let mut rig = Rig::start(local(8, 0)).await;
-    rig.fake
+    let known = rig
+        .fake
         .add_booking(FakeData::booking(1, "Håndbold", local(10, 0), local(11, 0)));
     assert_eq!(rig.cycle(local(8, 0)).await.health, Health::Healthy);
 
-    // Someone types the times the wrong way round in WinKAS.
+    // Someone types the times the wrong way round in WinKAS, in a new booking and in the known
+    // one; a third booking, typed right, is added at the same time.
     rig.fake
         .add_booking(FakeData::booking(1, "Omvendt", local(15, 0), local(14, 0)));
+    assert!(rig.fake.move_booking(known, local(11, 0), local(10, 0)));
+    rig.fake.add_booking(FakeData::booking(
+        1,
+        "Badminton",
+        local(17, 0),
+        local(18, 0),
+    ));
     let cycle = rig.cycle(local(8, 1)).await;
     match &cycle.health {
-        Health::Degraded { error, .. } => assert!(
-            error.contains(
-                "booking #1: Stop (23-11-2026 14:00:00) is not after Start (23-11-2026 15:00:00)"
-            ),
-            "{error}"
-        ),
-        other => panic!("the source should be degraded, not {other:?}"),
+        Health::Unusable { problems } => {
+            assert_eq!(problems.len(), 2, "{problems:?}");
+            assert!(
+                problems.iter().any(|p| p.contains(
+                    "Stop (23-11-2026 14:00:00) is not after Start (23-11-2026 15:00:00)"
+                )),
+                "{problems:?}"
+            );
+        }
+        other => panic!("the source should report the unusable bookings, not {other:?}"),
     }
-    assert_eq!(rig.state(local(10, 30)), BOOKED, "the known booking stays");
+    assert_eq!(
+        rig.state(local(10, 30)),
+        BOOKED,
+        "the known booking stays as it was"
+    );
     assert_eq!(rig.state(local(14, 30)), NORMAL_DAY, "never unlocked");
-    assert_eq!(rig.stored(), ["håndbold confirmed"]);
+    assert_eq!(
+        rig.state(local(17, 30)),
+        night(BOOKED),
+        "the good booking arrives"
+    );
+    assert_eq!(rig.stored(), ["håndbold confirmed", "badminton confirmed"]);
+
+    // Put right in WinKAS: the known booking follows at the next poll.
+    assert!(rig.fake.move_booking(known, local(12, 0), local(13, 0)));
+    let cycle = rig.cycle(local(8, 2)).await;
+    assert!(matches!(&cycle.health, Health::Unusable { problems } if problems.len() == 1));
+    assert_eq!(
+        rig.state(local(10, 30)),
+        NORMAL_DAY,
+        "{}",
+        rig.state(local(10, 30))
+    );
+    assert_eq!(rig.state(local(12, 30)), BOOKED);
 
     // The same booking in a bookings file (klar plan, klar sync): rejected, named, no effect.
     let mut reversed = cycle.bookings[0].clone();

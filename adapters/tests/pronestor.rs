@@ -433,3 +433,56 @@ async fn no_cookie_or_password_in_logs_or_errors() {
         assert!(!text.contains(&c[..24]));
     }
 }
+
+#[tokio::test]
+async fn a_meeting_ending_before_it_starts_is_set_aside_and_the_others_are_read() {
+    let s = setup(true).await;
+    let mut src = s.source("");
+    let good = s.add(
+        101,
+        "Lærermøde",
+        "2026-11-23T09:00:00Z",
+        "2026-11-23T10:00:00Z",
+    );
+    let known = s.add(
+        102,
+        "Bestyrelse",
+        "2026-11-23T11:00:00Z",
+        "2026-11-23T12:00:00Z",
+    );
+    let r = req(NOW, NOW, END);
+    assert_eq!(src.poll(r).await.unwrap().bookings.len(), 2);
+
+    // The known meeting is edited the wrong way round, and a new one is typed so too.
+    assert!(s.fake.move_booking(
+        known,
+        utc("2026-11-23T12:00:00Z"),
+        utc("2026-11-23T11:00:00Z")
+    ));
+    s.add(
+        101,
+        "Omvendt",
+        "2026-11-23T15:00:00Z",
+        "2026-11-23T14:00:00Z",
+    );
+    let out = src.poll(r).await.unwrap();
+    let ids: Vec<&str> = out.bookings.iter().map(|b| b.id.as_str()).collect();
+    assert_eq!(ids, [format!("{good}/101")]);
+    assert_eq!(out.unusable.len(), 2, "{:?}", out.unusable);
+    assert!(
+        out.unusable
+            .iter()
+            .all(|u| u.problem.contains("is not after Start")),
+        "{:?}",
+        out.unusable
+    );
+    // What klar knew of the edited meeting is named, so the guard keeps it in force; the new
+    // one was never known.
+    let mut named: Vec<Vec<String>> = out
+        .unusable
+        .iter()
+        .map(|u| u.ids.iter().map(|i| i.to_string()).collect())
+        .collect();
+    named.sort();
+    assert_eq!(named, [vec![], vec![format!("{known}/102")]]);
+}

@@ -148,7 +148,7 @@ pub fn winkas(data: &[u8]) {
     let _ = env.is_error();
     let _ = env.payload("CurrentToken");
     let resources = parse_resources(&env).unwrap_or_default();
-    if let Ok(found) = parse_events(&SourceName::new("halls"), &env, &resources, tz) {
+    if let Ok((found, _unusable)) = parse_events(&SourceName::new("halls"), &env, &resources, tz) {
         let bookings: Vec<Booking> = found.into_values().collect();
         assert_bookings_end(&bookings, "a WinKAS entry");
     }

@@ -63,6 +63,11 @@ pub enum Health {
         vanished: Vec<BookingId>,
         of: usize,
     },
+    /// The poll was used, but some entries were unusable (each named); a booking klar knew
+    /// under such an entry stays in force as it was until the source sends it readable again.
+    Unusable {
+        problems: Vec<String>,
+    },
 }
 
 /// The guard's decision.
@@ -119,17 +124,33 @@ impl SnapshotGuard {
                 return degraded(e.to_string(), e.is_transient());
             }
         };
-        if let Some(problem) = poll.bookings.iter().find_map(|b| b.validate().err()) {
-            warn!(source = %source, error = %problem, "Poll returned an unusable booking; the last good snapshot stays in force.");
-            return degraded(format!("malformed booking: {problem}"), true);
+        // Unusable entries are set aside one by one; what klar knew under them stays as it was.
+        let mut problems: Vec<String> = poll.unusable.iter().map(|u| u.problem.clone()).collect();
+        let mut keep: BTreeSet<BookingId> = poll
+            .unusable
+            .iter()
+            .flat_map(|u| u.ids.iter().cloned())
+            .collect();
+        let mut usable: Vec<&Booking> = Vec::with_capacity(poll.bookings.len());
+        for b in &poll.bookings {
+            match b.validate() {
+                Ok(()) => usable.push(b),
+                Err(problem) => {
+                    problems.push(format!("booking {}: {problem}", b.id));
+                    keep.insert(b.id.clone());
+                }
+            }
+        }
+        for problem in &problems {
+            warn!(source = %source, error = %problem, "Unusable booking set aside; what klar knew of it stays in force.");
         }
         let previous: &[Booking] = last_good.map(|s| s.bookings.as_slice()).unwrap_or(&[]);
-        let reported: BTreeMap<&BookingId, &Booking> =
-            poll.bookings.iter().map(|b| (&b.id, b)).collect();
+        let reported: BTreeMap<&BookingId, &Booking> = usable.iter().map(|b| (&b.id, *b)).collect();
         let in_window = |b: &Booking| b.start < poll.window.to && poll.window.from < b.end;
         let live_before: Vec<&Booking> = previous
             .iter()
             .filter(|b| b.status != BookingStatus::Cancelled && b.end > now && in_window(b))
+            .filter(|b| !keep.contains(&b.id))
             .collect();
         let vanished: BTreeSet<BookingId> = live_before
             .iter()
@@ -170,7 +191,7 @@ impl SnapshotGuard {
             if ended {
                 continue;
             }
-            if hold.contains(&b.id) {
+            if hold.contains(&b.id) || (keep.contains(&b.id) && !reported.contains_key(&b.id)) {
                 merged.insert(b.id.clone(), b.clone());
             } else if !reported.contains_key(&b.id) {
                 if in_window(b) {
@@ -188,7 +209,10 @@ impl SnapshotGuard {
                 }
             }
         }
-        for b in &poll.bookings {
+        if matches!(health, Health::Healthy) && !problems.is_empty() {
+            health = Health::Unusable { problems };
+        }
+        for b in usable {
             if hold.contains(&b.id) || b.end <= now {
                 continue;
             }
@@ -245,6 +269,7 @@ mod tests {
         PollOutcome {
             window: Window::new(t(from), t(to)).unwrap(),
             bookings,
+            unusable: Vec::new(),
         }
     }
 
@@ -280,16 +305,46 @@ mod tests {
         assert!(
             matches!(v.health, Health::Degraded { transient: true, as_of: Some(at), .. } if at == t(0))
         );
-        // A booking that ends before it starts makes the whole poll unusable.
-        let mut bad = b("c", 14, 15);
-        bad.end = bad.start;
+        // An unusable booking is set aside on its own and the rest of the poll is used: "a"
+        // comes back ending before it starts (kept as klar knew it), "b" is gone (cancelled),
+        // "c" is new; the source says which booking is unusable and why.
+        let mut garbled = b("a", 14, 15);
+        garbled.end = garbled.start;
         let v = g.accept(
             &"halls".into(),
             Some(&last),
-            Ok(&poll(1, 25, vec![bad])),
+            Ok(&poll(1, 25, vec![garbled, b("c", 16, 17)])),
             t(1),
         );
+        let got: Vec<(String, BookingStatus)> = ids(&v);
+        assert_eq!(
+            got,
+            [
+                ("a".to_owned(), BookingStatus::Confirmed),
+                ("b".to_owned(), BookingStatus::Cancelled),
+                ("c".to_owned(), BookingStatus::Confirmed),
+            ]
+        );
+        assert_eq!(v.bookings[0], last.bookings[0]);
+        assert!(
+            matches!(&v.health, Health::Unusable { problems } if problems.len() == 1 && problems[0].starts_with("booking a: ")),
+            "{:?}",
+            v.health
+        );
+        assert!(snap(&v).bookings.contains(&last.bookings[0]));
+        // An entry the source could not read at all, naming a known booking: kept the same way.
+        let unreadable = PollOutcome {
+            unusable: vec![super::super::Unusable {
+                ids: vec!["b".into()],
+                problem: "booking #1: no Start".into(),
+            }],
+            ..poll(1, 25, vec![b("a", 10, 11)])
+        };
+        let v = g.accept(&"halls".into(), Some(&last), Ok(&unreadable), t(1));
         assert_eq!(v.bookings, last.bookings);
+        assert!(
+            matches!(&v.health, Health::Unusable { problems } if problems == &["booking #1: no Start"])
+        );
         // No snapshot at all and a failure: nothing in force, and degraded, not healthy.
         let v = g.accept(&"halls".into(), None, Err(&err), t(1));
         assert!(v.bookings.is_empty() && matches!(v.health, Health::Degraded { as_of: None, .. }));

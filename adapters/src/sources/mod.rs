@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use klar_engine::model::{Booking, ResourceId, SourceName, Window};
+use klar_engine::model::{Booking, BookingId, ResourceId, SourceName, Window};
 use klar_engine::site::SourceConfig;
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +47,20 @@ pub struct PollRequest {
 pub struct PollOutcome {
     pub window: Window,
     pub bookings: Vec<Booking>,
+    /// Entries of the answer that could not be read as bookings (a Stop before its Start, a
+    /// date that does not parse). They are set aside one by one: the rest of the answer is
+    /// used, and a booking klar knew under that id stays in force as it was (the guard).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unusable: Vec<Unusable>,
+}
+
+/// One entry of a source's answer that is not a usable booking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unusable {
+    /// The bookings klar knows under this entry (its id, or a meeting's rooms), if any.
+    pub ids: Vec<BookingId>,
+    /// What is wrong, naming the entry: `resource 7, booking #3: Stop (...) is not after Start (...)`.
+    pub problem: String,
 }
 
 /// A bookable resource as a source reports it, for `klar sources rooms`.

@@ -336,7 +336,7 @@ proptest! {
             for r in body.as_array().into_iter().flatten() {
                 let _ = parse_resource(r);
             }
-            if let Ok(found) = parse_events(&SourceName::new("halls"), &env, &resources, tz) {
+            if let Ok((found, _unusable)) = parse_events(&SourceName::new("halls"), &env, &resources, tz) {
                 assert_bookings_end(&found.into_values().collect::<Vec<_>>())?;
             }
         }

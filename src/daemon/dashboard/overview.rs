@@ -63,6 +63,14 @@ pub async fn page(State(web): State<Web>, Query(p): Query<Params>) -> axum::resp
                 "bad",
                 "degraded: the last poll failed; the last good bookings stay in force".to_owned(),
             ),
+            Some(klar_adapters::sources::guard::Health::Unusable { problems }) => (
+                "warn",
+                format!(
+                    "{} unusable booking(s) set aside (what klar knew of them stays in force): {}",
+                    problems.len(),
+                    problems.join("; ")
+                ),
+            ),
             Some(klar_adapters::sources::guard::Health::HeldBack { vanished, of }) => (
                 "warn",
                 format!(

@@ -160,6 +160,7 @@ impl Source for IcalSource {
             Ok(PollOutcome {
                 window: req.window,
                 bookings,
+                unusable: Vec::new(),
             })
         })
     }

@@ -208,6 +208,7 @@ impl Source for LocalSource {
             Ok(PollOutcome {
                 window: req.window,
                 bookings,
+                unusable: Vec::new(),
             })
         })
     }

@@ -24,6 +24,7 @@ use wire::{any_field, field, flag, list, minutes, text};
 use super::time::parse_time_zone;
 use super::{
     BoxFuture, BuildContext, Cadence, PollOutcome, PollRequest, Resource, Source, SourceError,
+    Unusable,
 };
 use crate::http::{HttpClient, HttpRequest, HttpResponse};
 
@@ -243,6 +244,7 @@ impl PronestorSource {
         let locations = self.locations().await?;
         let mut bookings = Vec::new();
         let mut known = BTreeMap::new();
+        let mut unusable = Vec::new();
         for location in &locations {
             let rooms = self.rooms(location).await?;
             let rooms: BTreeMap<String, Room> = rooms
@@ -271,8 +273,24 @@ impl PronestorSource {
             let items =
                 list(&body).ok_or_else(|| malformed(&m.meetings, "expected a list of meetings"))?;
             for (i, meeting) in items.iter().enumerate() {
-                let (mid, found) = meeting_bookings(&self.name, meeting, &rooms, location, tz)
-                    .map_err(|e| malformed(&m.meetings, &format!("meeting #{i}: {e}")))?;
+                let (mid, found) = match meeting_bookings(&self.name, meeting, &rooms, location, tz)
+                {
+                    Ok(found) => found,
+                    // One meeting typed wrong must not hold back the others; what klar knew
+                    // of it stays in force (the guard) and is remembered for the next poll.
+                    Err(e) => {
+                        let mid = text(field(meeting, "Id"));
+                        let prev = mid.as_ref().and_then(|mid| self.known.get(mid));
+                        unusable.push(Unusable {
+                            ids: prev.into_iter().flatten().map(|b| b.id.clone()).collect(),
+                            problem: format!("Pronestor {}: meeting #{i}: {e}", m.meetings),
+                        });
+                        if let (Some(mid), Some(prev)) = (mid, prev) {
+                            known.insert(mid, prev.clone());
+                        }
+                        continue;
+                    }
+                };
                 if found.is_empty() {
                     // An empty meeting: its rooms were released.
                     for prev in self.known.get(&mid).into_iter().flatten() {
@@ -295,6 +313,7 @@ impl PronestorSource {
         Ok(PollOutcome {
             window: req.window,
             bookings,
+            unusable,
         })
     }
 }

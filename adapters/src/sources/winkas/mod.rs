@@ -28,6 +28,7 @@ use wire::{field, text};
 
 use super::{
     BoxFuture, BuildContext, Cadence, PollOutcome, PollRequest, Resource, Source, SourceError,
+    Unusable,
 };
 use crate::http::{HttpClient, HttpRequest};
 
@@ -255,9 +256,19 @@ impl WinkasSource {
         let env = self
             .data_call("Calendar/GetAllResourceEventsInTimePeriod", body, req.now)
             .await?;
-        let found = parse_events(&self.name, &env, &resources, self.config.time_zone)?;
+        let (mut found, unusable) =
+            parse_events(&self.name, &env, &resources, self.config.time_zone)?;
+        // What klar knew under an unusable entry is neither new nor cancelled: the guard keeps
+        // it in force, and the next poll compares against it.
+        for id in unusable.iter().flat_map(|u| &u.ids) {
+            if let Some(prev) = self.previous.get(id) {
+                found.entry(id.clone()).or_insert_with(|| prev.clone());
+            }
+        }
+        let kept: Vec<BookingId> = unusable.iter().flat_map(|u| u.ids.clone()).collect();
         let mut bookings: Vec<Booking> = found
             .values()
+            .filter(|b| !kept.contains(&b.id))
             .filter(|b| overlaps(b, &req.window))
             .cloned()
             .collect();
@@ -283,6 +294,7 @@ impl WinkasSource {
         Ok(PollOutcome {
             window: req.window,
             bookings,
+            unusable,
         })
     }
 }
@@ -314,7 +326,7 @@ pub fn parse_events(
     env: &Envelope,
     resources: &[WinkasResource],
     tz: Tz,
-) -> Result<BTreeMap<BookingId, Booking>, SourceError> {
+) -> Result<(BTreeMap<BookingId, Booking>, Vec<Unusable>), SourceError> {
     let what = "WinKAS GetAllResourceEventsInTimePeriod";
     let list = env
         .payload("Resources")
@@ -326,6 +338,7 @@ pub fn parse_events(
     let by_id: BTreeMap<&str, &WinkasResource> =
         resources.iter().map(|r| (r.id.as_str(), r)).collect();
     let mut found: BTreeMap<BookingId, Booking> = BTreeMap::new();
+    let mut unusable = Vec::new();
     for r in list {
         let id = text(field(r, "Id")).unwrap_or_default();
         let resource = by_id
@@ -344,16 +357,28 @@ pub fn parse_events(
             .cloned()
             .unwrap_or_default();
         for (i, entry) in entries.iter().enumerate() {
-            let b = to_booking(source, &resource, entry, tz).map_err(|message| {
-                SourceError::Malformed {
-                    what: what.into(),
-                    message: format!("resource {id}, booking #{i}: {message}"),
+            match to_booking(source, &resource, entry, tz) {
+                Ok(b) => {
+                    found.insert(b.id.clone(), b);
                 }
-            })?;
-            found.insert(b.id.clone(), b);
+                // One entry typed wrong in WinKAS must not hold back the others.
+                Err(message) => {
+                    let inner = field(entry, "ResourceCalendarbooking")
+                        .filter(|v| v.is_object())
+                        .unwrap_or(entry);
+                    let ids = text(field(inner, "Id"))
+                        .or_else(|| text(field(entry, "Id")))
+                        .map(|id| vec![BookingId::from(id.as_str())])
+                        .unwrap_or_default();
+                    unusable.push(Unusable {
+                        ids,
+                        problem: format!("{what}: resource {id}, booking #{i}: {message}"),
+                    });
+                }
+            }
         }
     }
-    Ok(found)
+    Ok((found, unusable))
 }
 
 fn overlaps(b: &Booking, w: &Window) -> bool {
