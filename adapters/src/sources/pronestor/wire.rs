@@ -36,9 +36,14 @@ pub fn flag(v: Option<&Value>) -> bool {
 }
 
 pub fn minutes(v: Option<&Value>) -> u32 {
+    // At most a day: preparation or follow-up longer than that is a typo, not a plan.
     match v {
         Some(Value::Number(n)) => n.as_u64().map(|n| n.min(24 * 60) as u32).unwrap_or(0),
-        Some(Value::String(s)) => s.trim().parse().unwrap_or(0),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<u64>()
+            .map(|n| n.min(24 * 60) as u32)
+            .unwrap_or(0),
         _ => 0,
     }
 }
@@ -47,4 +52,22 @@ pub fn minutes(v: Option<&Value>) -> u32 {
 pub fn list(v: &Value) -> Option<&Vec<Value>> {
     v.as_array()
         .or_else(|| any_field(v, &["Data", "Items", "Result", "Value"]).and_then(Value::as_array))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::minutes;
+
+    #[test]
+    fn minutes_are_read_as_numbers_or_text_and_capped_at_a_day() {
+        assert_eq!(minutes(Some(&json!(15))), 15);
+        assert_eq!(minutes(Some(&json!(" 30 "))), 30);
+        assert_eq!(minutes(Some(&json!(4_294_967_295u64))), 1440);
+        assert_eq!(minutes(Some(&json!("4294967295"))), 1440);
+        assert_eq!(minutes(Some(&json!("99999999999999999999"))), 0);
+        assert_eq!(minutes(Some(&json!("soon"))), 0);
+        assert_eq!(minutes(None), 0);
+    }
 }
