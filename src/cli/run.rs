@@ -56,8 +56,11 @@ pub fn run(args: Args) -> Outcome {
 
 /// Logs to stderr with the level from `RUST_LOG`, else `[daemon] log`.
 pub fn init_logs(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+    let spec = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| level.to_owned());
+    let filter = tracing_subscriber::EnvFilter::try_new(log_filter(&spec))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
@@ -65,6 +68,17 @@ pub fn init_logs(level: &str) {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// The log filter for `spec` (`RUST_LOG` or `[daemon] log`). The file watcher's own crate is
+/// kept at `info` unless named: at `trace` it logs every file event, and a log file in the
+/// watched site folder would then feed itself without end.
+fn log_filter(spec: &str) -> String {
+    if spec.contains("notify") {
+        spec.to_owned()
+    } else {
+        format!("{spec},notify=info")
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -87,5 +101,20 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+
+    #[test]
+    fn the_file_watcher_stays_at_info_unless_named() {
+        assert_eq!(log_filter("trace"), "trace,notify=info");
+        assert_eq!(log_filter("klar=debug,warn"), "klar=debug,warn,notify=info");
+        assert_eq!(log_filter("trace,notify=trace"), "trace,notify=trace");
+        for spec in ["trace", "klar=debug,warn", "info"] {
+            assert!(tracing_subscriber::EnvFilter::try_new(log_filter(spec)).is_ok());
+        }
     }
 }
