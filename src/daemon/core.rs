@@ -272,6 +272,7 @@ impl Core {
                 actions: 0,
                 problems: Vec::new(),
                 error: None,
+                waiting: true,
             };
         }
         let started = std::time::Instant::now();
@@ -301,6 +302,7 @@ impl Core {
                         .map(ToString::to_string)
                         .collect(),
                     error: None,
+                    waiting: false,
                 }
             }
             Err(e) => {
@@ -310,6 +312,7 @@ impl Core {
                     actions: 0,
                     problems: Vec::new(),
                     error: Some(e.to_string()),
+                    waiting: false,
                 }
             }
         };

@@ -85,4 +85,8 @@ pub struct ApplyStatus {
     pub actions: usize,
     pub problems: Vec<String>,
     pub error: Option<String>,
+    /// Nothing was applied: a source has not answered yet since a fresh store (the apply waits
+    /// for it rather than clear the controller with an empty plan).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub waiting: bool,
 }

@@ -403,11 +403,13 @@ async fn reconcile_task(
         match joined {
             Ok((c, status)) => {
                 controller = Some(c);
-                info!(
-                    rules_generation = generation,
-                    actions = status.actions,
-                    "Plan applied."
-                );
+                if !status.waiting {
+                    info!(
+                        rules_generation = generation,
+                        actions = status.actions,
+                        "Plan applied."
+                    );
+                }
             }
             Err(e) => {
                 error!(error = %e, "The reconciler panicked; stopping it.");
