@@ -9,7 +9,7 @@ mod fault_common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Europe::Copenhagen;
-use fault_common::{BOOKED, MARGIN, NORMAL_DAY, NORMAL_NIGHT, Rig, Site, controller, local};
+use fault_common::{BOOKED, MARGIN, NORMAL_DAY, NORMAL_NIGHT, Rig, Site, controller, local, night};
 use klar_adapters::fake::FakeData;
 use klar_adapters::sources::guard::Health;
 use klar_engine::plan::{AdjustmentKind, PlanInput, plan};
@@ -21,10 +21,6 @@ fn tuesday(h: u32, m: u32) -> DateTime<Utc> {
         .single()
         .expect("a local time")
         .with_timezone(&Utc)
-}
-
-fn night(state: &str) -> String {
-    state.replace("D-102 card", "D-102 locked")
 }
 
 #[tokio::test]

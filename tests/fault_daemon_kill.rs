@@ -179,6 +179,20 @@ where
     }
 }
 
+/// Waits until the daemon's log says a plan was applied.
+async fn wait_for_apply(daemon: &mut Daemon) {
+    let log = daemon.log.clone();
+    wait_until(daemon, "an apply logged", || {
+        let log = log.clone();
+        async move {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("Plan applied.")
+        }
+    })
+    .await;
+}
+
 fn applied_lines(log: &str) -> Vec<String> {
     log.lines()
         .filter(|l| l.contains(" Applied. "))
@@ -288,16 +302,7 @@ async fn kill_9_mid_apply_and_a_restart_converge_to_the_same_state() {
         async move { controller_state(&url, &at).await == want }
     })
     .await;
-    let log = second.log.clone();
-    wait_until(&mut second, "the apply logged", || {
-        let log = log.clone();
-        async move {
-            std::fs::read_to_string(&log)
-                .unwrap_or_default()
-                .contains("Plan applied.")
-        }
-    })
-    .await;
+    wait_for_apply(&mut second).await;
     let applied = applied_lines(&second.log());
     assert_eq!(applied.len(), 2, "only the missing writes: {applied:#?}");
     assert!(second.terminate().success());
@@ -305,16 +310,7 @@ async fn kill_9_mid_apply_and_a_restart_converge_to_the_same_state() {
 
     // A third start has nothing to do.
     let mut third = Daemon::start(&s.config, "third.log");
-    let log = third.log.clone();
-    wait_until(&mut third, "an apply", || {
-        let log = log.clone();
-        async move {
-            std::fs::read_to_string(&log)
-                .unwrap_or_default()
-                .contains("Plan applied.")
-        }
-    })
-    .await;
+    wait_for_apply(&mut third).await;
     assert!(third.terminate().success());
     assert_eq!(applied_lines(&third.log()), Vec::<String>::new());
     assert_eq!(controller_state(&sim.url, &instants).await, expected);

@@ -9,7 +9,7 @@ mod fault_common;
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Europe::Copenhagen;
-use fault_common::{BOOKED, MARGIN, NORMAL_DAY, NORMAL_NIGHT, Rig};
+use fault_common::{BOOKED, MARGIN, NORMAL_DAY, NORMAL_NIGHT, Rig, night};
 use klar_adapters::fake::FakeData;
 use klar_adapters::sources::guard::Health;
 
@@ -28,20 +28,10 @@ fn cph(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// The site at night (D-102 locked by its office table, also all Sunday).
-fn night(state: &str) -> String {
-    state.replace("D-102 card", "D-102 locked")
-}
-
-#[tokio::test]
-async fn spring_forward_night() {
-    let t0 = cph(2026, 3, 28, 22, 0);
+/// A rig at `t0` whose WinKAS holds one booking `[start, end)`, polled once: the source is
+/// healthy and reads the booking back from WinKAS's local time to the same instants.
+async fn rig_with_booking(t0: DateTime<Utc>, start: DateTime<Utc>, end: DateTime<Utc>) -> Rig {
     let mut rig = Rig::start(t0).await;
-    let (start, end) = (cph(2026, 3, 29, 1, 0), cph(2026, 3, 29, 4, 0));
-    assert_eq!(
-        (start, end),
-        (utc("2026-03-29T00:00:00Z"), utc("2026-03-29T02:00:00Z"))
-    );
     rig.fake
         .add_booking(FakeData::booking(1, "Natløb", start, end));
     let cycle = rig.cycle(t0).await;
@@ -51,6 +41,18 @@ async fn spring_forward_night() {
         "read back from WinKAS's local time"
     );
     assert_eq!(cycle.bookings[0].end, end);
+    rig
+}
+
+#[tokio::test]
+async fn spring_forward_night() {
+    let t0 = cph(2026, 3, 28, 22, 0);
+    let (start, end) = (cph(2026, 3, 29, 1, 0), cph(2026, 3, 29, 4, 0));
+    assert_eq!(
+        (start, end),
+        (utc("2026-03-29T00:00:00Z"), utc("2026-03-29T02:00:00Z"))
+    );
+    let rig = rig_with_booking(t0, start, end).await;
 
     for (at, expected, what) in [
         ("2026-03-28T23:40:00Z", NORMAL_NIGHT.to_owned(), "00:40 CET"),
@@ -100,21 +102,12 @@ async fn spring_forward_night() {
 #[tokio::test]
 async fn fall_back_night() {
     let t0 = cph(2026, 10, 24, 22, 0);
-    let mut rig = Rig::start(t0).await;
     let (start, end) = (cph(2026, 10, 25, 0, 0), cph(2026, 10, 25, 4, 0));
     assert_eq!(
         (start, end),
         (utc("2026-10-24T22:00:00Z"), utc("2026-10-25T03:00:00Z"))
     );
-    rig.fake
-        .add_booking(FakeData::booking(1, "Natløb", start, end));
-    let cycle = rig.cycle(t0).await;
-    assert_eq!(cycle.health, Health::Healthy);
-    assert_eq!(
-        cycle.bookings[0].start, start,
-        "read back from WinKAS's local time"
-    );
-    assert_eq!(cycle.bookings[0].end, end);
+    let rig = rig_with_booking(t0, start, end).await;
 
     for (at, expected, what) in [
         (

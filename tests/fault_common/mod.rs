@@ -213,3 +213,8 @@ pub const NORMAL_NIGHT: &str = "D-101 locked, D-102 locked, Z-ADMIN armed, K-101
 pub const MARGIN: &str = "D-101 unlocked, D-102 card, Z-ADMIN disarmed, K-101-LYS on";
 pub const BOOKED: &str =
     "D-101 unlocked, D-102 card, Z-ADMIN disarmed, K-101-LYS on, member:1042 opens D-101 D-102";
+
+/// `state` outside office hours: D-102 locked by its office table (also all weekend).
+pub fn night(state: &str) -> String {
+    state.replace("D-102 card", "D-102 locked")
+}
