@@ -130,10 +130,9 @@ fn request() -> PollRequest {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sources_and_their_errors_at_trace_level() {
-    let logs = captured();
-    let mut winkas = FakeWinkas::start(FakeWinkasOptions {
+/// Fake WinKAS and Pronestor servers whose passwords are the canaries.
+async fn fakes_with_canary_passwords() -> (FakeWinkas, FakePronestor) {
+    let winkas = FakeWinkas::start(FakeWinkasOptions {
         password: WINKAS_PASSWORD.into(),
         ..FakeWinkasOptions::default()
     })
@@ -145,6 +144,13 @@ async fn sources_and_their_errors_at_trace_level() {
     })
     .await
     .unwrap();
+    (winkas, pronestor)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_and_their_errors_at_trace_level() {
+    let logs = captured();
+    let (mut winkas, pronestor) = fakes_with_canary_passwords().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("winkas.password"), WINKAS_PASSWORD).unwrap();
     std::fs::write(dir.path().join("pronestor.password"), PRONESTOR_PASSWORD).unwrap();
@@ -508,21 +514,7 @@ fn klar_at_trace_level_cli_daemon_dashboard_and_store() {
         .enable_all()
         .build()
         .unwrap();
-    let (mut winkas, pronestor) = runtime.block_on(async {
-        let winkas = FakeWinkas::start(FakeWinkasOptions {
-            password: WINKAS_PASSWORD.into(),
-            ..FakeWinkasOptions::default()
-        })
-        .await
-        .unwrap();
-        let pronestor = FakePronestor::start(FakePronestorOptions {
-            password: PRONESTOR_PASSWORD.into(),
-            ..FakePronestorOptions::default()
-        })
-        .await
-        .unwrap();
-        (winkas, pronestor)
-    });
+    let (mut winkas, pronestor) = runtime.block_on(fakes_with_canary_passwords());
     let tmp = tempfile::tempdir().unwrap();
     let logs = tempfile::tempdir().unwrap();
     let config = site(tmp.path(), &winkas, &pronestor);
