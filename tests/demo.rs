@@ -3,6 +3,11 @@
 
 use std::process::Command;
 
+/// The demo pinned to a school day (`--at`): on a public holiday the school pack rightly opens
+/// nothing, and the tests must not depend on the date they run. (The demo at every second hour
+/// of a week: `src/cli/demo.rs`.)
+const SCHOOL_DAY: &str = "2026-11-23T09:00:00+01:00";
+
 fn count(stdout: &str, label: &str) -> usize {
     let line = stdout
         .lines()
@@ -20,7 +25,7 @@ fn demo_once_opens_doors_grants_persons_and_names_the_dashboard() {
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("klar-demo");
     let out = Command::new(env!("CARGO_BIN_EXE_klar"))
-        .args(["demo", "--once", "--port", "0", "--dir"])
+        .args(["demo", "--once", "--at", SCHOOL_DAY, "--port", "0", "--dir"])
         .arg(&demo)
         .output()
         .expect("klar demo runs");
@@ -44,7 +49,7 @@ fn demo_once_opens_doors_grants_persons_and_names_the_dashboard() {
     let edited = std::fs::read_to_string(&rule).unwrap() + "\n# edited by the user\n";
     std::fs::write(&rule, &edited).unwrap();
     let again = Command::new(env!("CARGO_BIN_EXE_klar"))
-        .args(["demo", "--once", "--port", "0", "--dir"])
+        .args(["demo", "--once", "--at", SCHOOL_DAY, "--port", "0", "--dir"])
         .arg(&demo)
         .output()
         .unwrap();
@@ -67,7 +72,7 @@ fn demo_follows_an_edit_while_it_runs() {
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("klar-demo");
     let mut child = Command::new(env!("CARGO_BIN_EXE_klar"))
-        .args(["demo", "--port", "0", "--dir"])
+        .args(["demo", "--at", SCHOOL_DAY, "--port", "0", "--dir"])
         .arg(&demo)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -20,6 +20,7 @@ use klar_engine::plan::{Plan, Target};
 use tokio::sync::watch;
 
 use super::Outcome;
+use crate::daemon::clock::ManualClock;
 use crate::daemon::{self, SystemClock, schedule::Scope};
 
 /// The demo's site config, with the fakes' URLs filled in at start.
@@ -38,6 +39,11 @@ pub struct Args {
     /// Where the demo keeps its site config, editable rules, store and simulator state.
     #[arg(long, default_value = "klar-demo")]
     pub dir: PathBuf,
+    /// Run the demo as if it were this time, which then stands still (RFC 3339, or local time
+    /// in Copenhagen): the fakes' bookings are made around it and the plan is made at it. For
+    /// repeatable runs; by default the demo runs on the wall clock.
+    #[arg(long)]
+    pub at: Option<String>,
 }
 
 pub fn run(args: Args) -> Outcome {
@@ -116,14 +122,23 @@ async fn prepare(dir: &Path, clock: FakeClock) -> anyhow::Result<Prepared> {
 }
 
 async fn demo(args: Args) -> Outcome {
+    let at = args
+        .at
+        .as_deref()
+        .map(|t| super::parse_at(t, chrono_tz::Europe::Copenhagen))
+        .transpose()?;
+    let (fake_clock, clock): (FakeClock, Arc<dyn daemon::clock::Clock>) = match at {
+        Some(at) => (FakeClock::fixed(at), Arc::new(ManualClock::new(at))),
+        None => (FakeClock::system(), Arc::new(SystemClock)),
+    };
     let Prepared {
         pronestor,
         winkas,
         config,
         rules,
         copied,
-    } = prepare(&args.dir, FakeClock::system()).await?;
-    let opened = daemon::Core::open(&config, Arc::new(SystemClock), HttpConfig::default())?;
+    } = prepare(&args.dir, fake_clock).await?;
+    let opened = daemon::Core::open(&config, clock, HttpConfig::default())?;
     let rules_dir = std::fs::canonicalize(&rules).unwrap_or(rules.clone());
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
 
@@ -295,7 +310,6 @@ mod tests {
     use chrono::{DateTime, Duration, TimeZone, Utc};
 
     use super::*;
-    use crate::daemon::clock::ManualClock;
 
     /// The demo's bookings are generated around now, so what the simulated controller must hold
     /// depends on the hour and weekday the demo is started. At any of them the demo must fit

@@ -18,14 +18,12 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that stands still until moved, for tests that inject time.
-#[cfg(test)]
+/// A clock that stands still until moved: tests that inject time, and `klar demo --at`.
 #[derive(Debug, Clone)]
 pub struct ManualClock {
     at: std::sync::Arc<std::sync::Mutex<DateTime<Utc>>>,
 }
 
-#[cfg(test)]
 impl ManualClock {
     pub fn new(at: DateTime<Utc>) -> Self {
         ManualClock {
@@ -33,12 +31,12 @@ impl ManualClock {
         }
     }
 
+    #[cfg(test)]
     pub fn set(&self, at: DateTime<Utc>) {
         *self.at.lock().unwrap_or_else(|p| p.into_inner()) = at;
     }
 }
 
-#[cfg(test)]
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.at.lock().unwrap_or_else(|p| p.into_inner())
