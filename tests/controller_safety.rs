@@ -756,3 +756,39 @@ fn files_holding_pins_and_passwords_are_their_owners_only() {
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
     assert!(!text(&klar(&["check"], &config)).contains("other users"));
 }
+
+#[test]
+fn a_grant_that_cannot_work_is_a_warning_in_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "site.toml", &school(None));
+    let bookings = common::repo().join("examples/school/bookings.json");
+    let args = |format: &'static str| {
+        vec![
+            "plan",
+            "--bookings",
+            bookings.to_str().unwrap(),
+            "--at",
+            "2026-11-23T07:00",
+            "--format",
+            format,
+        ]
+    };
+    let out = klar(&args("table"), &config);
+    let said = text(&out);
+    assert!(said.contains("Grants that cannot work as asked"), "{said}");
+    assert!(
+        said.contains("planner:email:lise.mortensen@norrebro-skole.dk (planner:P-5101): granted access but has no PIN and no card"),
+        "{said}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&klar(&args("json"), &config).stdout).unwrap();
+    let kinds: Vec<&str> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"no_credentials"), "{v}");
+    // Mette has a PIN: no warning names her.
+    assert!(!said.contains("halls:member:1042 ("), "{said}");
+}
