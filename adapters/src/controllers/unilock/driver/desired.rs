@@ -344,7 +344,14 @@ impl UnilockDriver {
         let memberships = groups
             .into_iter()
             .map(|(group, (windows, se))| {
-                let valid = match se {
+                // A membership that follows a shared exception is valid whenever it is active,
+                // for other bookings too: only the person's global validity bounds it. Where
+                // that validity is wider (other groups' windows), it would let the person in
+                // through this group during someone else's period, so the membership lists its
+                // own windows instead.
+                let own = union(windows.clone());
+                let follows = se.filter(|_| own == validity);
+                let valid = match follows {
                     Some(id) => MembershipValidity::WhileShared {
                         shared_exception: id,
                     },

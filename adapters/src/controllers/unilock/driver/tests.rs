@@ -835,3 +835,61 @@ fn a_person_view_agrees_with_what_the_door_answers() {
     assert_eq!(c.simulator().grants(at)[0].doors, vec!["D-101".to_owned()]);
     assert!(opens(&c, "4711", at));
 }
+
+#[test]
+fn a_membership_following_a_shared_exception_never_outlives_its_own_windows() {
+    // The hall's group follows shared exception 12 (set for everyone's bookings); Mette is in it
+    // 10-11 and in another group 14-15. Following 12, her hall membership would hold 14-15 too
+    // whenever 12 is active then (someone else's booking): it lists its own windows instead.
+    let extra = r#"
+[installation.groups."Hal"]
+doors = ["D-102"]
+[bindings]
+"group:Hal" = { shared_exception = 12 }
+"group:Mødegæster" = { person_group = "Mødegæster" }
+"#;
+    let d = driver(extra);
+    let mette = PersonKey::new("member:42");
+    let member = |group: &str, window: Window| {
+        (
+            Target::Membership {
+                person: mette.clone(),
+                group: group.into(),
+            },
+            vec![window],
+        )
+    };
+    let mut entries = room_12(vec![w((10, 0), (11, 0)), w((14, 0), (15, 0))]);
+    entries.push(member("Hal", w((10, 0), (11, 0))));
+    entries.push(member("Mødegæster", w((14, 0), (15, 0))));
+    let desired = d.desired(&plan(entries), &none());
+    let UnilockObject::Person(p) = &desired.objects[&UnilockKey::Person("member:42".into())] else {
+        panic!()
+    };
+    let hal = p.memberships.iter().find(|m| m.group == "Hal").unwrap();
+    assert_eq!(
+        hal.valid,
+        MembershipValidity::Periods {
+            periods: vec![w((10, 0), (11, 0))]
+        }
+    );
+    // Alone in the group, the membership follows the shared exception as bound.
+    let desired = d.desired(
+        &plan(
+            room_12(vec![w((10, 0), (11, 0))])
+                .into_iter()
+                .chain([member("Hal", w((10, 0), (11, 0)))])
+                .collect(),
+        ),
+        &none(),
+    );
+    let UnilockObject::Person(p) = &desired.objects[&UnilockKey::Person("member:42".into())] else {
+        panic!()
+    };
+    assert_eq!(
+        p.memberships[0].valid,
+        MembershipValidity::WhileShared {
+            shared_exception: 12
+        }
+    );
+}
