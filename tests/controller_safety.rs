@@ -334,6 +334,14 @@ fn a_full_table_or_a_refused_write_never_keeps_a_cancellation_from_the_doors() {
         assert!(!sim.pin_opens("D-HAL-N", "4711", at(23, 20, 30)), "{said}");
         assert_eq!(sim.level("D-HAL-N", at(23, 20, 30)), "locked");
         assert_eq!(zone(&sim, "Z-HAL", at(23, 20, 30)), "on", "armed again");
+        if when.ends_with("12:10") {
+            assert!(
+                said.contains(
+                    "no change (all of the plan the controller can hold is on it; not all of it"
+                ),
+                "{said}"
+            );
+        }
         if when.ends_with("12:05") {
             assert!(
                 said.contains("cancelled door D-HAL-N card_pin for halls:W-1"),

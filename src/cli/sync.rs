@@ -97,7 +97,13 @@ pub fn run(args: Args) -> Outcome {
     };
     let name = &cycle.report.controller;
     if cycle.report.actions.is_empty() {
-        println!("{name}: no change (the controller is in step with the plan)");
+        if cycle.report.is_complete() {
+            println!("{name}: no change (the controller is in step with the plan)");
+        } else {
+            println!(
+                "{name}: no change (all of the plan the controller can hold is on it; not all of it, see below)"
+            );
+        }
     } else {
         println!("{name}: {} change(s)", cycle.report.actions.len());
         for action in &cycle.report.actions {
