@@ -47,6 +47,7 @@ fn reconciling(c: &mut Criterion) {
     let observed = Observed {
         owned: objects(&before),
         foreign: BTreeSet::new(),
+        room: Default::default(),
     };
     let desired_before = objects(&before);
     let desired_after = objects(&after);

@@ -153,6 +153,7 @@ fn killed_in_the_middle_of_an_apply_converges() {
 fn state_and_explain() {
     let site = Site::with(&with_margins(SITE));
     let file = write_bookings(&site, &[booking("B-1", (10, 0), (11, 0))]);
+    assert!(sync(&site, &file, "2026-11-23T08:00").status.success());
     let args = |at: &'static str| {
         vec![
             "state",
@@ -224,7 +225,7 @@ fn state_and_explain() {
         &[
             "explain",
             "person",
-            "member:42",
+            "halls:member:42",
             "--bookings",
             file.to_str().unwrap(),
             "--at",
@@ -233,9 +234,9 @@ fn state_and_explain() {
         &site.config_path(),
     );
     let person = stdout(&person);
-    assert!(person.contains("person member:42 (Mette Hansen): PIN set, 0 card(s), groups [Mødegæster], opens D-101, D-102"), "{person}");
+    assert!(person.contains("person halls:member:42 (Mette Hansen): PIN set, 0 card(s), groups [Mødegæster], opens D-101, D-102"), "{person}");
     assert!(
-        person.contains("effect person member:42 in group Mødegæster"),
+        person.contains("effect person halls:member:42 in group Mødegæster"),
         "{person}"
     );
     let normal = explain("2026-11-23T12:00");

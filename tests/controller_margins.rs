@@ -94,7 +94,7 @@ fn after_the_booking_the_next_sync_removes_klars_objects_as_expired() {
         cycle
             .changes
             .iter()
-            .all(|ch| ch.reason == ChangeReason::Expired),
+            .all(|ch| ch.reason == ChangeReason::Ended),
         "{:?}",
         cycle.changes
     );

@@ -131,7 +131,7 @@ fn overflow_is_reported_and_the_earliest_fit() {
     assert!(
         problems
             .iter()
-            .any(|p| p.contains("shared exception 12 needs 17 periods; UniLock holds 16")),
+            .any(|p| p.contains("shared exception 12 needs 17 periods; UniLock has room for 16")),
         "{problems:?}"
     );
     assert_eq!(sim.level("D-101", local(5, 0)), "unlocked");
@@ -139,14 +139,14 @@ fn overflow_is_reported_and_the_earliest_fit() {
 }
 
 #[test]
-fn capacity_refusals_cross_the_wire() {
+fn klar_fits_into_the_room_an_operator_leaves_and_a_refusal_crosses_the_wire() {
     let port = common::free_port();
     let site = Site::with(&http_site(port, 2000));
     let sim = SimProcess::start(&site.config_path(), port, &site.path("sim-state.json"));
     let mut c = http(&site);
 
-    // An operator fills shared exception 12 with 10 periods of their own: klar's 8 do not fit,
-    // and the controller's refusal comes back as an error, not a silent drop.
+    // An operator fills shared exception 12 with 10 periods of their own: 6 of klar's 8 fit
+    // beside them, the earliest; the other 2 wait and are said.
     let periods: Vec<serde_json::Value> = (0..10)
         .map(|i| serde_json::json!({"from": local(20, i * 2), "to": local(20, i * 2 + 1)}))
         .collect();
@@ -161,13 +161,44 @@ fn capacity_refusals_cross_the_wire() {
         "{}",
         response.text().unwrap()
     );
-    let e = site
-        .sync(&mut c, &short_bookings(8), local(4, 0))
+    let cycle = site.sync(&mut c, &short_bookings(8), local(4, 0)).unwrap();
+    assert!(
+        cycle.report.failures.is_empty(),
+        "{:?}",
+        cycle.report.failures
+    );
+    assert!(
+        cycle.report.problems.iter().any(|p| p
+            .to_string()
+            .contains("shared exception 12 needs 8 periods; UniLock has room for 6")),
+        "{:?}",
+        cycle.report.problems
+    );
+    assert_eq!(sim.level("D-101", local(5, 0)), "unlocked");
+    assert_eq!(sim.level("D-101", local(10, 15)), "locked", "the 7th waits");
+
+    // A write the controller refuses all the same (the operator added more in between) comes
+    // back as a refusal naming the limit, not a silent drop.
+    use klar_adapters::controllers::unilock::{UnilockKey, UnilockObject};
+    use klar_engine::model::Window;
+    use klar_engine::reconcile::{Action, Controller, ControllerError};
+    let windows: Vec<Window> = (0..8)
+        .map(|i| Window::new(local(6 + i, 0), local(6 + i, 30)).unwrap())
+        .collect();
+    let e = c
+        .apply(
+            &Action::Create {
+                key: UnilockKey::SharedPeriods(12),
+                object: UnilockObject::Periods(windows),
+            },
+            local(4, 0),
+        )
         .unwrap_err();
+    assert!(matches!(e, ControllerError::Rejected(_)), "{e}");
     assert!(!e.is_transient());
     assert!(
         e.to_string().contains(
-            "shared exception 12 holds at most 16 periods; 18 asked (8 of klar, 10 of others)"
+            "shared exception 12 holds at most 16 periods; 18 asked (8 of klar:testhallen, 10 of others)"
         ),
         "{e}"
     );

@@ -99,6 +99,20 @@ fn the_explain_view_says_what_klar_explain_says() {
         "{door} not explained by a klar effect at {at}: {explained:?}"
     );
 
+    // The doors page names the grants that cannot work: the demo's WinKAS persons have no PIN
+    // and no card.
+    let doors = http
+        .get(format!("{url}doors"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        doors.contains("Grants that cannot work as asked")
+            && doors.contains("has no PIN and no card on record"),
+        "{doors}"
+    );
+
     // /doors/{id} finds the kind by itself.
     let r = http.get(format!("{url}doors/Z-HAL")).send().unwrap();
     assert_eq!(r.status(), 200);

@@ -76,7 +76,7 @@ async fn a_booking_longer_than_the_cap_is_cut_to_it() {
     let cut = local(5, 45) + Duration::hours(14);
     assert_eq!(
         rig.state(cut - Duration::minutes(1))
-            .split(", member")
+            .split(", halls:member")
             .next()
             .map(str::to_owned),
         Some(night(MARGIN))

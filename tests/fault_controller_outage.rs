@@ -60,8 +60,23 @@ impl Controller for DiesAt {
     fn name(&self) -> &str {
         self.inner.name()
     }
-    fn desired(&self, plan: &Plan) -> Desired<UnilockKey, UnilockObject> {
-        self.inner.desired(plan)
+    fn desired(
+        &self,
+        plan: &Plan,
+        observed: &Observed<UnilockKey, UnilockObject>,
+    ) -> Desired<UnilockKey, UnilockObject> {
+        self.inner.desired(plan, observed)
+    }
+    fn realized(
+        &self,
+        plan: &Plan,
+        observed: &Observed<UnilockKey, UnilockObject>,
+    ) -> std::collections::BTreeMap<klar_engine::plan::Target, Vec<klar_engine::model::Window>>
+    {
+        self.inner.realized(plan, observed)
+    }
+    fn narrows(&self, before: &UnilockObject, after: &UnilockObject) -> bool {
+        self.inner.narrows(before, after)
     }
     fn observe(&mut self) -> Result<Observed<UnilockKey, UnilockObject>, ControllerError> {
         self.inner.observe()

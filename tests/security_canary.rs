@@ -478,7 +478,7 @@ const PAGES: &[&str] = &[
     "api/audit",
     "api/live",
     "doors/D-HAL-N",
-    "explain?target=person:member:1042",
+    "explain?target=person:halls:member:1042",
     "explain?target=door:D-HAL-N",
     "metrics",
     "readyz",
@@ -559,7 +559,7 @@ fn klar_at_trace_level_cli_daemon_dashboard_and_store() {
         vec![
             "explain",
             "person",
-            "member:1042",
+            "halls:member:1042",
             "--config",
             cfg,
             "--bookings",
@@ -701,7 +701,7 @@ fn klar_at_trace_level_cli_daemon_dashboard_and_store() {
         vec![
             "explain",
             "person",
-            "member:1042",
+            "halls:member:1042",
             "--config",
             cfg,
             "--at",

@@ -112,7 +112,7 @@ fn assert_only_a1_failed(plan: &Plan, kind: RuleErrorKind, words: &[&str]) {
     );
     // The member's grant comes from B-2 only: A-1 failed closed.
     assert_eq!(
-        windows("person member:1042 in group Hal-brugere"),
+        windows("person halls:member:1042 in group Hal-brugere"),
         vec![(
             "[2026-11-24T15:00:00Z, 2026-11-24T17:00:00Z)".to_owned(),
             vec!["margins B-2".to_owned()]

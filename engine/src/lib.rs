@@ -13,9 +13,11 @@
 //! - [`reconcile`]: the pure `diff(desired, observed) -> actions` and the `Controller` boundary.
 //! - [`store`]: SQLite: last good snapshot per source, applied state, audit log.
 //! - [`reload`]: hot reload of rule packs and site config, validated before it applies.
+//! - [`private_file`]: files holding credentials or personal data, created and kept 0600.
 
 pub mod model;
 pub mod plan;
+pub mod private_file;
 pub mod reconcile;
 pub mod reload;
 pub mod rules;

@@ -376,6 +376,7 @@ fn diff_after_change(
     let observed = Observed {
         owned: before.clone(),
         foreign: BTreeSet::new(),
+        room: Default::default(),
     };
     let actions = diff(&after, &observed).len();
     DiffTimes {

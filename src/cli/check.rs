@@ -1,7 +1,9 @@
 //! `klar check --config site.toml`: validates the site config and compiles every rule pack it
 //! names, printing each error with file:line:column and a pointer under the offending text.
 //! It also parses every table the daemon reads (`[[sources]]`, `[controller]`, `[mqtt]`,
-//! `[daemon]`, `[web]`) and warns about secrets `klar run` could not read on this machine.
+//! `[daemon]`, `[web]`) and warns about secrets `klar run` could not read on this machine, and
+//! about secret files other users of it can. Given several configs, it reports sites that would
+//! write to one controller under one owner marker.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,14 +21,102 @@ use crate::daemon::web;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The site config.
-    #[arg(long)]
-    config: PathBuf,
+    /// The site config. Give several (`--config a.toml --config b.toml`) to also check that
+    /// sites sharing a controller have owner ids of their own.
+    #[arg(long, required = true)]
+    config: Vec<PathBuf>,
 }
 
 pub fn run(args: Args) -> Outcome {
-    let site = load_site(&args.config)?;
-    let config = args.config.display();
+    let mut failed = false;
+    let mut sites = Vec::new();
+    for path in &args.config {
+        let (site, code) = check_one(path)?;
+        failed |= code != ExitCode::SUCCESS;
+        sites.push((path.clone(), site));
+    }
+    let shared = shared_owners(&sites);
+    for e in &shared {
+        eprintln!("error: {e}");
+    }
+    Ok(if failed || !shared.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Configs given together whose sites would write with one owner marker on one controller: each
+/// would take the other's objects for its own and remove them.
+fn shared_owners(sites: &[(PathBuf, SiteConfig)]) -> Vec<String> {
+    let controller = |site: &SiteConfig| -> Option<String> {
+        let (c, _) = driver_for(site).ok()?;
+        Some(match (c.kind.as_str(), &c.url) {
+            ("unilock-http", Some(url)) => url.trim_end_matches('/').to_lowercase(),
+            _ => {
+                let file = c
+                    .state_file
+                    .as_ref()
+                    .map(|p| site.resolve(p))
+                    .unwrap_or_else(|| {
+                        super::sync::state_file_beside(&super::sync::store_path(site))
+                    });
+                std::fs::canonicalize(&file)
+                    .unwrap_or(file)
+                    .display()
+                    .to_string()
+            }
+        })
+    };
+    let mut out = Vec::new();
+    for (i, (a_path, a)) in sites.iter().enumerate() {
+        for (b_path, b) in &sites[i + 1..] {
+            let owner = klar_adapters::controllers::unilock::owner_for(a);
+            if owner == klar_adapters::controllers::unilock::owner_for(b)
+                && controller(a).is_some()
+                && controller(a) == controller(b)
+            {
+                out.push(format!(
+                    "{} and {} drive one controller as the same site (owner {owner}): each would remove the other's objects; give one a [site] id of its own",
+                    a_path.display(),
+                    b_path.display()
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The secret files a config names (a source's or MQTT's `password_file`, the MQTT client key,
+/// `[web] token_file`) that other users of this machine can read.
+pub(crate) fn secret_file_warnings(site: &SiteConfig) -> Vec<String> {
+    const SECRET_KEYS: [&str; 3] = ["password_file", "token_file", "client_key_file"];
+    let mut tables: Vec<(String, &toml::Table)> = site
+        .sources
+        .iter()
+        .map(|s| (format!("[[sources]] {:?}", s.name), &s.settings))
+        .collect();
+    tables.push(("[mqtt]".into(), &site.mqtt));
+    tables.push(("[web]".into(), &site.web));
+    let mut out = Vec::new();
+    for (what, table) in tables {
+        for key in SECRET_KEYS {
+            if let Some(path) = table.get(key).and_then(|v| v.as_str()) {
+                let path = site.resolve(std::path::Path::new(path));
+                out.extend(klar_engine::private_file::warning(
+                    &format!("{what} {key}"),
+                    &path,
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Checks one config as `klar check --config` always has; returns it with its exit code.
+fn check_one(path: &std::path::Path) -> anyhow::Result<(SiteConfig, ExitCode)> {
+    let site = load_site(path)?;
+    let config = path.display();
     println!(
         "{config}: {} ({} rooms, {} sources, {} rule packs)",
         site.site.name,
@@ -58,19 +148,20 @@ pub fn run(args: Args) -> Outcome {
         }
         Err(pack_errors) => errors.extend(pack_errors.iter().map(ToString::to_string)),
     }
-    let warnings = check_tables(&site, &config.to_string(), &mut errors)?;
+    let mut warnings = check_tables(&site, &config.to_string(), &mut errors)?;
+    warnings.extend(secret_file_warnings(&site));
     for w in &warnings {
         println!("warning: {w}");
     }
     if errors.is_empty() {
         println!("ok");
-        return Ok(ExitCode::SUCCESS);
+        return Ok((site, ExitCode::SUCCESS));
     }
     for e in &errors {
         eprintln!("error: {e}");
     }
     eprintln!("{} error(s)", errors.len());
-    Ok(ExitCode::from(1))
+    Ok((site, ExitCode::from(1)))
 }
 
 /// Parses the tables the daemon reads. Errors go to `errors`; what only this machine lacks (an

@@ -95,13 +95,16 @@ async fn prepare(dir: &Path, clock: FakeClock) -> anyhow::Result<Prepared> {
     })
     .await
     .context("starting the fake WinKAS server")?;
-    std::fs::write(
-        dir.join("secrets/pronestor.password"),
-        pronestor.credentials().1,
+    klar_engine::private_file::write(
+        &dir.join("secrets/pronestor.password"),
+        pronestor.credentials().1.as_bytes(),
     )
     .context("writing the demo's Pronestor password")?;
-    std::fs::write(dir.join("secrets/winkas.password"), winkas.credentials().1)
-        .context("writing the demo's WinKAS password")?;
+    klar_engine::private_file::write(
+        &dir.join("secrets/winkas.password"),
+        winkas.credentials().1.as_bytes(),
+    )
+    .context("writing the demo's WinKAS password")?;
     let (_, _, contract) = winkas.credentials();
     let site = SITE_TEMPLATE
         .replace("@PRONESTOR_URL@", &pronestor.base_url())

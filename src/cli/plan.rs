@@ -176,5 +176,15 @@ fn table(plan: &Plan, tz: Tz) -> String {
             let _ = writeln!(out, "  {}", booking(b));
         }
     }
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nGrants that cannot work as asked ({}):",
+            plan.warnings.len()
+        );
+        for w in &plan.warnings {
+            let _ = writeln!(out, "  {w}");
+        }
+    }
     out
 }

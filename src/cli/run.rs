@@ -27,6 +27,9 @@ pub fn run(args: Args) -> Outcome {
     let settings =
         daemon::settings::DaemonSettings::from_table(&site.daemon).map_err(super::BadInput)?;
     init_logs(&settings.log);
+    for warning in super::check::secret_file_warnings(&site) {
+        tracing::warn!(problem = %warning, "A secret file others can read.");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -97,7 +97,13 @@ pub fn run(args: Args) -> Outcome {
     };
     let name = &cycle.report.controller;
     if cycle.report.actions.is_empty() {
-        println!("{name}: no change (the controller is in step with the plan)");
+        if cycle.report.is_complete() {
+            println!("{name}: no change (the controller is in step with the plan)");
+        } else {
+            println!(
+                "{name}: no change (all of the plan the controller can hold is on it; not all of it, see below)"
+            );
+        }
     } else {
         println!("{name}: {} change(s)", cycle.report.actions.len());
         for action in &cycle.report.actions {
@@ -125,8 +131,14 @@ pub fn run(args: Args) -> Outcome {
             windows(&c.after)
         );
     }
+    for f in &cycle.report.failures {
+        println!("failed: {f} (the other changes were applied; the next sync tries again)");
+    }
     for p in &cycle.report.problems {
         println!("problem: {p}");
+    }
+    for w in &plan.warnings {
+        println!("warning: {w}");
     }
     for e in &plan.errors {
         println!("rule error: {e}");
@@ -137,7 +149,7 @@ pub fn run(args: Args) -> Outcome {
             r.booking.source, r.booking.id, r.booking.title, r.reason
         );
     }
-    let failed = !cycle.report.problems.is_empty() || !plan.errors.is_empty();
+    let failed = !cycle.report.is_complete() || !plan.errors.is_empty();
     Ok(if failed {
         ExitCode::from(1)
     } else {

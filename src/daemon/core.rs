@@ -289,6 +289,9 @@ impl Core {
                 for action in &cycle.report.actions {
                     info!(controller = %cycle.report.controller, action = %action, "Applied.");
                 }
+                for f in &cycle.report.failures {
+                    warn!(controller = %cycle.report.controller, failure = %f, "Refused; the other changes were applied.");
+                }
                 for p in &cycle.report.problems {
                     warn!(controller = %cycle.report.controller, problem = %p, "Cannot realise as planned.");
                 }
@@ -297,9 +300,10 @@ impl Core {
                     actions: cycle.report.actions.len(),
                     problems: cycle
                         .report
-                        .problems
+                        .failures
                         .iter()
-                        .map(ToString::to_string)
+                        .map(|f| format!("failed: {f}"))
+                        .chain(cycle.report.problems.iter().map(ToString::to_string))
                         .collect(),
                     error: None,
                     waiting: false,

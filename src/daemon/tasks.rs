@@ -403,12 +403,23 @@ async fn reconcile_task(
         match joined {
             Ok((c, status)) => {
                 controller = Some(c);
-                if !status.waiting {
-                    info!(
-                        rules_generation = generation,
-                        actions = status.actions,
-                        "Plan applied."
-                    );
+                // Said as it happened: a failed apply is logged by the core, and one the
+                // controller could not take all of is not "applied".
+                if !status.waiting && status.error.is_none() {
+                    if status.problems.is_empty() {
+                        info!(
+                            rules_generation = generation,
+                            actions = status.actions,
+                            "Plan applied."
+                        );
+                    } else {
+                        warn!(
+                            rules_generation = generation,
+                            actions = status.actions,
+                            problems = status.problems.len(),
+                            "Plan applied in part; the rest is named above."
+                        );
+                    }
                 }
             }
             Err(e) => {

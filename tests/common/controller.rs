@@ -82,7 +82,7 @@ zones = ["Z-ADMIN"]
 /// The PIN of the bookings' responsible person.
 pub const PIN: &str = "4711";
 /// The person key klar uses for her.
-pub const PERSON: &str = "member:42";
+pub const PERSON: &str = "halls:member:42";
 
 /// A local time on Monday 23 November 2026 (Europe/Copenhagen, UTC+1).
 pub fn local(h: u32, m: u32) -> DateTime<Utc> {

@@ -429,6 +429,7 @@ pub fn plan_of(
                     line: 7,
                     column: 5,
                 },
+                window: None,
             }],
         };
         match plan.entries.iter_mut().find(|e| &e.target == target) {

@@ -6,7 +6,7 @@
 //! The site is `tests/common/controller.rs`'s: room `halls:1` (WinKAS resource 1) drives door
 //! D-101 (shared exception 12), zone Z-ADMIN (shared exception 13), the lights K-101-LYS (a klar
 //! exception on their own table), and its guests' group opens D-101 and D-102. The fake's
-//! bookings are owned by member 1042, so the person is `member:1042`.
+//! bookings are owned by member 1042 of source `halls`, so the person is `halls:member:1042`.
 #![allow(dead_code)]
 
 #[path = "../common/controller.rs"]
@@ -32,7 +32,7 @@ use klar_engine::site::SourceConfig;
 pub use controller::{Margins, Site, local};
 
 /// The person the fake's bookings give access to.
-pub const PERSON: &str = "member:1042";
+pub const PERSON: &str = "halls:member:1042";
 
 /// A free TCP port on loopback (for a `klar sim` that must come back on the same port).
 pub fn free_port() -> u16 {
@@ -178,7 +178,9 @@ pub fn stored_bookings(site: &Site) -> Vec<String> {
 }
 
 /// One line: every door, zone (`armed`/`disarmed`), output and each person's doors, e.g.
-/// `D-101 unlocked, D-102 card, Z-ADMIN disarmed, K-101-LYS on, member:1042 opens D-101 D-102`.
+/// `D-101 unlocked, D-102 card, Z-ADMIN disarmed, K-101-LYS on, halls:member:1042 opens D-101`.
+/// A person's doors are those their own keys would open then (never a locked door, never one
+/// that wants a key they do not have).
 /// Persons who open nothing are left out.
 pub fn describe(state: &StateAt) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -209,10 +211,11 @@ pub fn describe(state: &StateAt) -> String {
 pub const NORMAL_DAY: &str = "D-101 locked, D-102 card, Z-ADMIN armed, K-101-LYS off";
 pub const NORMAL_NIGHT: &str = "D-101 locked, D-102 locked, Z-ADMIN armed, K-101-LYS off";
 /// A booking of `halls:1` in its margins (15 min before and after), and during the booking
-/// itself (the person's grant).
+/// itself (the person's grant). WinKAS gives no PIN or card, so the person's keys open only what
+/// is unlocked for everyone (D-102 at card level wants a key they do not have).
 pub const MARGIN: &str = "D-101 unlocked, D-102 card, Z-ADMIN disarmed, K-101-LYS on";
 pub const BOOKED: &str =
-    "D-101 unlocked, D-102 card, Z-ADMIN disarmed, K-101-LYS on, member:1042 opens D-101 D-102";
+    "D-101 unlocked, D-102 card, Z-ADMIN disarmed, K-101-LYS on, halls:member:1042 opens D-101";
 
 /// `state` outside office hours: D-102 locked by its office table (also all weekend).
 pub fn night(state: &str) -> String {

@@ -67,9 +67,20 @@ id_type!(
     GroupId
 );
 id_type!(
-    /// The stable key klar uses for a person: member number, else e-mail, else name.
+    /// The key klar uses for a person. Rules see `member:<no>` (or `member:<org>/<no>`),
+    /// `email:<address>` or `name:<name>`; plan targets and the controller use it scoped by
+    /// the booking's source, `<source>:<key>` ([`PersonKey::in_source`]).
     PersonKey
 );
+
+impl PersonKey {
+    /// A person key scoped by the source that names the person: `halls:member:1042`. Member
+    /// numbers, e-mails and names are only unique within one source (and member numbers within
+    /// one club), so the controller's person is keyed by both.
+    pub fn in_source(source: &SourceName, key: &PersonKey) -> PersonKey {
+        PersonKey(format!("{}:{}", source.0, key.0))
+    }
+}
 
 /// The key of a room in the site configuration: `"<source>:<resource>"`.
 pub fn room_key(source: &SourceName, resource: &ResourceId) -> String {

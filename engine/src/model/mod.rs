@@ -14,4 +14,4 @@ pub use ids::{
     BookingId, DoorId, GroupId, OutputId, PersonKey, ResourceId, SourceName, ZoneId, room_key,
 };
 pub use secret::Secret;
-pub use window::{Window, WindowError, union};
+pub use window::{Window, WindowError, difference, intersection, union};

@@ -100,6 +100,38 @@ pub fn union(mut windows: Vec<Window>) -> Vec<Window> {
     merged
 }
 
+/// The instants both lists cover, as a union (the inputs need not be merged).
+pub fn intersection(a: &[Window], b: &[Window]) -> Vec<Window> {
+    let (a, b) = (union(a.to_vec()), union(b.to_vec()));
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while i < a.len() && j < b.len() {
+        if let Some(common) = a[i].intersect(&b[j]) {
+            out.push(common);
+        }
+        if a[i].to <= b[j].to {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
+}
+
+/// The instants `a` covers and `b` does not, as a union.
+pub fn difference(a: &[Window], b: &[Window]) -> Vec<Window> {
+    let b = union(b.to_vec());
+    let mut out = Vec::new();
+    for w in union(a.to_vec()) {
+        let mut pieces = vec![w];
+        for cut in b.iter().filter(|c| c.overlaps(&w)) {
+            pieces = pieces.iter().flat_map(|p| p.subtract(cut)).collect();
+        }
+        out.extend(pieces);
+    }
+    out
+}
+
 impl std::fmt::Display for Window {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -165,5 +197,29 @@ mod tests {
         );
         assert_eq!(a.subtract(&w((9, 0), (15, 0))), vec![]);
         assert_eq!(a.subtract(&w((14, 0), (15, 0))), vec![a]);
+    }
+
+    #[test]
+    fn intersection_and_difference_of_lists() {
+        let a = vec![w((10, 0), (12, 0)), w((13, 0), (15, 0))];
+        let b = vec![w((11, 0), (13, 30)), w((14, 0), (14, 30))];
+        assert_eq!(
+            intersection(&a, &b),
+            vec![
+                w((11, 0), (12, 0)),
+                w((13, 0), (13, 30)),
+                w((14, 0), (14, 30))
+            ]
+        );
+        assert_eq!(
+            difference(&a, &b),
+            vec![
+                w((10, 0), (11, 0)),
+                w((13, 30), (14, 0)),
+                w((14, 30), (15, 0))
+            ]
+        );
+        assert_eq!(intersection(&a, &[]), vec![]);
+        assert_eq!(difference(&a, &[]), a);
     }
 }

@@ -9,6 +9,7 @@
 //! 5. conflicts are resolved deterministically and reported: the more secure door level wins
 //!    where two overlap, and a deny is reported beside the grants it overrides.
 
+mod persons;
 mod types;
 
 use std::collections::BTreeMap;
@@ -18,13 +19,13 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use rayon::prelude::*;
 
-use crate::model::{Booking, DoorLevel, Effect, Window, room_key};
+use crate::model::{Booking, DoorLevel, Effect, PersonKey, Window, room_key};
 use crate::rules::{Ctx, Decision, RuleRuntime, RuledEffect};
 use crate::site::SiteConfig;
 
 pub use types::{
-    Adjustment, AdjustmentKind, BookingRef, Conflict, PackRef, Plan, PlanEntry, PlannedWindow,
-    Reason, Rejected, Target,
+    Adjustment, AdjustmentKind, Booked, BookingRef, Conflict, PackRef, Plan, PlanEntry,
+    PlanWarning, PlannedWindow, Reason, Rejected, Target, WarningKind,
 };
 
 /// Bookings decided per runtime call: large enough to pay a runtime's set-up once per many
@@ -184,27 +185,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         .sort_by(|a, b| (&a.booking, &a.reason).cmp(&(&b.booking, &b.reason)));
     plan.unbound.sort();
     plan.unbound.dedup();
-    // A set of the granted persons, not a scan of the entries per booking: that was quadratic
-    // and took seconds at municipal scale (benches/plan.rs).
-    let granted: std::collections::BTreeSet<&crate::model::PersonKey> = plan
-        .entries
-        .iter()
-        .filter_map(|e| match &e.target {
-            Target::Membership { person, .. } => Some(person),
-            _ => None,
-        })
-        .collect();
-    // The last booking's copy of a person wins; each person is cloned once.
-    let keyed: Vec<(crate::model::PersonKey, &crate::model::Person)> = input
-        .bookings
-        .par_iter()
-        .filter_map(|b| b.responsible.as_ref())
-        .filter_map(|p| p.key().map(|k| (k, p)))
-        .filter(|(k, _)| granted.contains(k))
-        .collect();
-    let persons: BTreeMap<crate::model::PersonKey, &crate::model::Person> =
-        keyed.into_iter().collect();
-    plan.persons = persons.into_iter().map(|(k, p)| (k, p.clone())).collect();
+    persons::settle(input.bookings, &mut plan);
     plan
 }
 
@@ -252,17 +233,21 @@ fn collect(
             person,
             groups,
             window,
-        } => (
-            groups
-                .into_iter()
-                .map(|group| Target::Membership {
-                    person: person.clone(),
-                    group,
-                })
-                .collect(),
-            window,
-            false,
-        ),
+        } => {
+            // A person is someone of the booking's source: member 1042 of two sources is two.
+            let person = PersonKey::in_source(&booking.source, &person);
+            (
+                groups
+                    .into_iter()
+                    .map(|group| Target::Membership {
+                        person: person.clone(),
+                        group,
+                    })
+                    .collect(),
+                window,
+                false,
+            )
+        }
         Effect::Deny {
             group,
             doors,
@@ -352,6 +337,7 @@ fn collect(
     if window.to > horizon.to {
         window = Window::new(window.from, horizon.to).expect("from < horizon end");
     }
+    let reason = reason.with_window(window);
     for target in targets {
         out.push(Contribution {
             target,
@@ -530,6 +516,9 @@ fn ceil_to_hour(t: DateTime<Utc>) -> DateTime<Utc> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod persons_tests;
 
 #[cfg(test)]
 mod properties;

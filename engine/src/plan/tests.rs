@@ -47,7 +47,7 @@ impl RuleRuntime for NativePack {
     }
 }
 
-fn pack(
+pub(super) fn pack(
     decide: impl Fn(&Booking, &Room, &Ctx) -> Result<Vec<Effect>, String> + Send + Sync + 'static,
 ) -> Vec<Arc<dyn RuleRuntime>> {
     vec![Arc::new(NativePack {
@@ -63,7 +63,7 @@ fn pack(
 }
 
 /// Unlock each door from 15 minutes before to 15 minutes after; disarm; grant the PIN.
-fn margins(b: &Booking, room: &Room, _: &Ctx) -> Result<Vec<Effect>, String> {
+pub(super) fn margins(b: &Booking, room: &Room, _: &Ctx) -> Result<Vec<Effect>, String> {
     let w = Window::new(
         b.start - Duration::minutes(15),
         b.end + Duration::minutes(15),
@@ -113,17 +113,22 @@ name = "Hal 2"
 doors = ["D-1", "D-2"]
 "#;
 
-fn site() -> SiteConfig {
+pub(super) fn site() -> SiteConfig {
     let s = SiteConfig::parse(SITE, Path::new("site.toml"), PathBuf::new()).unwrap();
     s.validate().unwrap();
     s
 }
 
-fn utc(d: u32, h: u32, m: u32) -> DateTime<Utc> {
+pub(super) fn utc(d: u32, h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap()
 }
 
-fn booking(id: &str, resource: &str, start: DateTime<Utc>, end: DateTime<Utc>) -> Booking {
+pub(super) fn booking(
+    id: &str,
+    resource: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Booking {
     Booking {
         id: id.into(),
         source: "halls".into(),
@@ -148,7 +153,7 @@ fn booking(id: &str, resource: &str, start: DateTime<Utc>, end: DateTime<Utc>) -
     }
 }
 
-fn run(bookings: &[Booking], packs: &[Arc<dyn RuleRuntime>]) -> Plan {
+pub(super) fn run(bookings: &[Booking], packs: &[Arc<dyn RuleRuntime>]) -> Plan {
     let site = site();
     plan(&PlanInput {
         bookings,
@@ -201,14 +206,14 @@ fn a_booking_unlocks_with_margins_and_names_its_reason() {
         1
     );
     let member = Target::Membership {
-        person: "member:42".into(),
+        person: "halls:member:42".into(),
         group: GroupId::new("Hal"),
     };
     assert_eq!(
         windows(&p, &member),
         vec![Window::new(utc(23, 9, 0), utc(23, 10, 0)).unwrap()]
     );
-    assert!(p.persons.contains_key(&PersonKey::new("member:42")));
+    assert!(p.persons.contains_key(&PersonKey::new("halls:member:42")));
     assert!(
         !serde_json::to_string(&p).unwrap().contains("4711"),
         "PINs never serialize with a plan"

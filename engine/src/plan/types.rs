@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    Booking, BookingId, DayKind, DoorId, DoorLevel, GroupId, OutputId, Person, PersonKey,
-    SourceName, Window, ZoneId,
+    Booking, BookingId, BookingStatus, DayKind, DoorId, DoorLevel, GroupId, OutputId, Person,
+    PersonKey, ResourceId, SourceName, Window, ZoneId,
 };
 use crate::rules::{PackInfo, RuleError, RuleLocation};
 
@@ -30,10 +30,89 @@ pub struct Plan {
     pub rejected: Vec<Rejected>,
     /// Bookings of resources no room is bound to.
     pub unbound: Vec<BookingRef>,
+    /// Grants that cannot work as asked: a person with no PIN and no card, records under one
+    /// person key that disagree (kept apart, not merged).
+    #[serde(default)]
+    pub warnings: Vec<PlanWarning>,
     /// Credentials of the persons the plan grants, for the controller only: never serialized,
-    /// never shown.
+    /// never shown. Each person's come from the decided, non-cancelled bookings that grant them.
     #[serde(skip)]
     pub persons: BTreeMap<PersonKey, Person>,
+    /// Every usable booking the planner was given, as the audit needs it (times, room, status,
+    /// whether a rule failed on it). Not serialized.
+    #[serde(skip)]
+    pub bookings: BTreeMap<(SourceName, BookingId), Booked>,
+}
+
+/// A booking as the planner saw it: what tells a changed booking from a cancelled or ended one.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Booked {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub resource: ResourceId,
+    pub status: BookingStatus,
+    /// A rule failed on it (fail closed: it got nothing).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failed: bool,
+}
+
+impl Booked {
+    pub fn of(b: &Booking) -> Booked {
+        Booked {
+            start: b.start,
+            end: b.end,
+            resource: b.resource.clone(),
+            status: b.status,
+            failed: false,
+        }
+    }
+
+    /// Whether two sightings are the same booking as far as the doors are concerned: times,
+    /// room and status.
+    pub fn same_booking(&self, other: &Booked) -> bool {
+        (self.start, self.end, &self.resource, self.status)
+            == (other.start, other.end, &other.resource, other.status)
+    }
+}
+
+/// Something in the plan that will not work as the rules meant it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PlanWarning {
+    pub kind: WarningKind,
+    /// The person concerned.
+    pub person: PersonKey,
+    /// The bookings behind it.
+    pub bookings: Vec<BookingRef>,
+    /// In words, never a credential.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningKind {
+    /// The person is granted access but has no PIN and no card on record: no door that needs a
+    /// key will open for them.
+    NoCredentials,
+    /// Bookings name one person key with different names or credentials: they are kept apart as
+    /// separate persons, each with their own bookings' windows.
+    PersonConflict,
+}
+
+impl std::fmt::Display for PlanWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bookings: Vec<String> = self
+            .bookings
+            .iter()
+            .map(|b| format!("{}:{}", b.source, b.id))
+            .collect();
+        write!(
+            f,
+            "{} ({}): {}",
+            self.person,
+            bookings.join(", "),
+            self.message
+        )
+    }
 }
 
 /// What a plan entry drives. Ordered, so plans are sorted the same way every time.
@@ -92,6 +171,10 @@ pub struct Reason {
     pub pack: String,
     pub pack_version: String,
     pub rule: RuleLocation,
+    /// This booking's own window, before the planner merged it with others' (after the caps
+    /// and the horizon): what the audit records per booking. Not serialized.
+    #[serde(skip)]
+    pub window: Option<Window>,
 }
 
 impl Reason {
@@ -103,6 +186,15 @@ impl Reason {
             pack: pack.name.clone(),
             pack_version: pack.version.clone(),
             rule,
+            window: None,
+        }
+    }
+
+    /// The reason for one window of the booking's.
+    pub fn with_window(&self, window: Window) -> Reason {
+        Reason {
+            window: Some(window),
+            ..self.clone()
         }
     }
 
@@ -208,7 +300,9 @@ impl Plan {
             errors: Vec::new(),
             rejected: Vec::new(),
             unbound: Vec::new(),
+            warnings: Vec::new(),
             persons: BTreeMap::new(),
+            bookings: BTreeMap::new(),
         }
     }
 

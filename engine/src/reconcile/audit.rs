@@ -1,20 +1,24 @@
-//! The audit trail's arithmetic: which booking's windows on which target were created,
-//! extended, shortened, cancelled or expired between what was applied and what is applied now.
-//! Pure; the store keeps the result.
+//! The audit trail's arithmetic: which booking's windows on which target the controller held
+//! before and holds now, and why they changed. Pure; the store keeps the result.
+//!
+//! Each booking is recorded with its own windows from before the planner merged them with other
+//! bookings' (so a booking whose neighbour is cancelled records nothing), cut to what the
+//! controller really holds ([`super::Controller::realized`]): a window that did not fit, or a
+//! target that is not bound, is not recorded as created, and a waiting window is recorded when a
+//! later apply puts it on the controller. The reason comes from the booking: created, cancelled,
+//! ended, changed, rule change, or a rule error; `extended` and `shortened` when none of those
+//! explains the change (a conflict with another booking, a capacity freed or filled, the horizon).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{BookingId, SourceName, Window};
-use crate::plan::{Plan, Target};
+use crate::model::{BookingId, SourceName, Window, difference, intersection, union};
+use crate::plan::{Booked, Plan, Target};
 use crate::rules::RuleLocation;
 
-/// One booking's window on one target, as applied, with the rule that made it.
-///
-/// The planner merges touching windows of different bookings; each booking is recorded with the
-/// merged window it is a reason for.
+/// One booking's window on one target, as the controller holds it, with the rule that made it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct AppliedWindow {
     pub target: Target,
@@ -25,28 +29,54 @@ pub struct AppliedWindow {
     pub pack: String,
     pub pack_version: String,
     pub rule: RuleLocation,
+    /// The booking as it was when applied (rows written by an older klar have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booked: Option<Booked>,
 }
 
-/// The plan as (target, booking, window) rows, sorted.
-pub fn applied_windows(plan: &Plan) -> Vec<AppliedWindow> {
-    let mut rows: Vec<AppliedWindow> = plan
-        .entries
-        .iter()
-        .flat_map(|e| {
-            e.windows.iter().flat_map(move |w| {
-                w.reasons.iter().map(move |r| AppliedWindow {
+/// The plan as (target, booking, window) rows, each booking's own windows cut to what
+/// `realized` says the controller holds of the target, sorted.
+pub fn applied_windows(
+    plan: &Plan,
+    realized: &BTreeMap<Target, Vec<Window>>,
+) -> Vec<AppliedWindow> {
+    type Row<'a> = (&'a crate::plan::Reason, Vec<Window>);
+    let mut rows = Vec::new();
+    for e in &plan.entries {
+        let Some(held) = realized.get(&e.target).filter(|h| !h.is_empty()) else {
+            continue;
+        };
+        // Per booking and rule: its own windows inside the merged ones.
+        let mut mine: BTreeMap<(&SourceName, &BookingId, &RuleLocation), Row<'_>> = BTreeMap::new();
+        for w in &e.windows {
+            for r in &w.reasons {
+                let own = r
+                    .window
+                    .and_then(|own| own.intersect(&w.window))
+                    .unwrap_or(w.window);
+                mine.entry((&r.source, &r.booking, &r.rule))
+                    .or_insert_with(|| (r, Vec::new()))
+                    .1
+                    .push(own);
+            }
+        }
+        for (r, windows) in mine.into_values() {
+            let booked = plan.bookings.get(&(r.source.clone(), r.booking.clone()));
+            for window in intersection(&windows, held) {
+                rows.push(AppliedWindow {
                     target: e.target.clone(),
                     source: r.source.clone(),
                     booking: r.booking.clone(),
                     title: r.title.clone(),
-                    window: w.window,
+                    window,
                     pack: r.pack.clone(),
                     pack_version: r.pack_version.clone(),
                     rule: r.rule.clone(),
-                })
-            })
-        })
-        .collect();
+                    booked: booked.cloned(),
+                });
+            }
+        }
+    }
     rows.sort();
     rows.dedup_by(|a, b| {
         a.target == b.target
@@ -57,16 +87,30 @@ pub fn applied_windows(plan: &Plan) -> Vec<AppliedWindow> {
     rows
 }
 
+/// Why a booking's windows on a target changed on the controller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeReason {
+    /// The controller holds windows of the booking it did not hold before (a new booking, or a
+    /// window that waited for room).
     Created,
+    /// More of the booking is held, and neither the booking nor the rules changed (a conflict
+    /// resolved, room freed, the horizon moved on).
     Extended,
+    /// Less of it is held, and neither the booking nor the rules changed (a conflict, a
+    /// capacity, a binding).
     Shortened,
-    /// The booking was cancelled (or vanished from its source) before its window ended.
+    /// The booking was cancelled, or vanished from its source before it ended.
     Cancelled,
-    /// The window ended.
-    Expired,
+    /// The booking ended: its windows ran out (stored by older versions as `expired`).
+    #[serde(alias = "expired")]
+    Ended,
+    /// The booking itself changed: its times, its room or its status.
+    Changed,
+    /// The rules changed: another pack version, or another rule gave the window.
+    RuleChange,
+    /// A rule failed on the booking, which now gets nothing (fail closed).
+    RuleError,
 }
 
 impl ChangeReason {
@@ -76,7 +120,10 @@ impl ChangeReason {
             ChangeReason::Extended => "extended",
             ChangeReason::Shortened => "shortened",
             ChangeReason::Cancelled => "cancelled",
-            ChangeReason::Expired => "expired",
+            ChangeReason::Ended => "ended",
+            ChangeReason::Changed => "changed",
+            ChangeReason::RuleChange => "rule_change",
+            ChangeReason::RuleError => "rule_error",
         }
     }
 }
@@ -108,46 +155,29 @@ fn group(rows: &[AppliedWindow]) -> BTreeMap<Key, Vec<&AppliedWindow>> {
     map
 }
 
-/// The changes between two applied states at `now`. Windows that vanish having ended by `now`
-/// expired; others vanished because the booking was cancelled or removed.
+/// The changes between what the controller held (`before`) and holds (`after`) at the plan's
+/// instant, with the reason taken from the booking as `plan` saw it.
 pub fn audit_changes(
     before: &[AppliedWindow],
     after: &[AppliedWindow],
-    now: DateTime<Utc>,
+    plan: &Plan,
 ) -> Vec<AuditChange> {
+    let now = plan.at;
     let (old, new) = (group(before), group(after));
     let keys: BTreeSet<&Key> = old.keys().chain(new.keys()).collect();
     let mut changes = Vec::new();
     for key in keys {
-        let was: Vec<Window> = old
-            .get(key)
-            .map(|v| v.iter().map(|r| r.window).collect())
-            .unwrap_or_default();
-        let is: Vec<Window> = new
-            .get(key)
-            .map(|v| v.iter().map(|r| r.window).collect())
-            .unwrap_or_default();
+        let rows_before = old.get(key).map(Vec::as_slice).unwrap_or_default();
+        let rows_after = new.get(key).map(Vec::as_slice).unwrap_or_default();
+        let was = union(rows_before.iter().map(|r| r.window).collect());
+        let is = union(rows_after.iter().map(|r| r.window).collect());
         if was == is {
             continue;
         }
-        let reason = match (was.is_empty(), is.is_empty()) {
-            (true, _) => ChangeReason::Created,
-            (false, true) if was.iter().all(|w| w.to <= now) => ChangeReason::Expired,
-            (false, true) => ChangeReason::Cancelled,
-            (false, false) => {
-                let span =
-                    |ws: &[Window]| ws.iter().map(|w| w.duration()).sum::<chrono::Duration>();
-                if span(&is) > span(&was) {
-                    ChangeReason::Extended
-                } else {
-                    ChangeReason::Shortened
-                }
-            }
-        };
-        let row = new
-            .get(key)
-            .or_else(|| old.get(key))
-            .and_then(|v| v.first())
+        let reason = reason(key, &was, &is, rows_before, rows_after, plan, now);
+        let row = rows_after
+            .first()
+            .or_else(|| rows_before.first())
             .expect("a key comes from one side");
         changes.push(AuditChange {
             target: key.0.clone(),
@@ -165,55 +195,70 @@ pub fn audit_changes(
     changes
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn at(h: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 23, h, 0, 0).unwrap()
+fn reason(
+    key: &Key,
+    was: &[Window],
+    is: &[Window],
+    rows_before: &[&AppliedWindow],
+    rows_after: &[&AppliedWindow],
+    plan: &Plan,
+    now: DateTime<Utc>,
+) -> ChangeReason {
+    if was.is_empty() {
+        return ChangeReason::Created;
     }
-    fn row(booking: &str, from: u32, to: u32) -> AppliedWindow {
-        AppliedWindow {
-            target: Target::Zone { zone: "Z".into() },
-            source: "s".into(),
-            booking: booking.into(),
-            title: String::new(),
-            window: Window::new(at(from), at(to)).unwrap(),
-            pack: "p".into(),
-            pack_version: "1".into(),
-            rule: RuleLocation {
-                file: "r.rhai".into(),
-                line: 3,
-                column: 0,
-            },
+    let removed = difference(was, is);
+    let added = difference(is, was);
+    // Only windows that are over went: time passed, nothing was taken away.
+    if added.is_empty() && removed.iter().all(|w| w.to <= now) {
+        return ChangeReason::Ended;
+    }
+    let stored = rows_before.iter().find_map(|r| r.booked.as_ref());
+    let (source, booking) = (&key.1, &key.2);
+    match plan.bookings.get(&(source.clone(), booking.clone())) {
+        // Gone from its source: after its end it ended, before it was cancelled.
+        None => {
+            return if stored.is_some_and(|b| b.end <= now) {
+                ChangeReason::Ended
+            } else {
+                ChangeReason::Cancelled
+            };
         }
+        Some(b) if b.status == crate::model::BookingStatus::Cancelled => {
+            return ChangeReason::Cancelled;
+        }
+        Some(b) if is.is_empty() && b.end <= now => return ChangeReason::Ended,
+        Some(b) if b.failed => return ChangeReason::RuleError,
+        Some(b) if stored.is_some_and(|s| !s.same_booking(b)) => return ChangeReason::Changed,
+        Some(_) => {}
     }
-
-    #[test]
-    fn reasons() {
-        let before = vec![
-            row("a", 10, 11),
-            row("b", 12, 13),
-            row("c", 5, 6),
-            row("d", 14, 15),
-        ];
-        let after = vec![row("a", 10, 12), row("d", 14, 15), row("e", 16, 17)];
-        let changes = audit_changes(&before, &after, at(9));
-        let got: Vec<(&str, ChangeReason)> = changes
+    let version_now = |pack: &str| {
+        plan.packs
             .iter()
-            .map(|c| (c.booking.as_str(), c.reason))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                ("a", ChangeReason::Extended),
-                ("b", ChangeReason::Cancelled),
-                ("c", ChangeReason::Expired),
-                ("e", ChangeReason::Created)
-            ]
-        );
-        let shorter = audit_changes(&after, &[row("a", 10, 11)], at(9));
-        assert_eq!(shorter[0].reason, ChangeReason::Shortened);
+            .find(|p| p.name == pack)
+            .map(|p| p.version.as_str())
+    };
+    let rules_before: BTreeSet<_> = rows_before
+        .iter()
+        .map(|r| (&r.pack, &r.pack_version, &r.rule))
+        .collect();
+    let rules_after: BTreeSet<_> = rows_after
+        .iter()
+        .map(|r| (&r.pack, &r.pack_version, &r.rule))
+        .collect();
+    let pack_changed = rows_before
+        .iter()
+        .any(|r| version_now(&r.pack) != Some(r.pack_version.as_str()));
+    if pack_changed || (!rows_after.is_empty() && rules_before != rules_after) {
+        return ChangeReason::RuleChange;
+    }
+    let span = |ws: &[Window]| ws.iter().map(|w| w.duration()).sum::<chrono::Duration>();
+    if removed.is_empty() || span(is) > span(was) {
+        ChangeReason::Extended
+    } else {
+        ChangeReason::Shortened
     }
 }
+
+#[cfg(test)]
+mod tests;

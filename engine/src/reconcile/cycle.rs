@@ -1,8 +1,12 @@
-//! One sync cycle with its record: reconcile the controller with the plan, then, only if that
-//! succeeded, record in the store what was applied, the audit changes and the pack versions.
+//! One sync cycle with its record: reconcile the controller with the plan, then record in the
+//! store what the controller holds of the plan afterwards, the audit changes and the pack
+//! versions.
 //!
-//! A cycle that fails records nothing: the next cycle diffs against what the controller really
-//! holds, so nothing is lost and nothing is applied twice.
+//! The record is what the read-back shows, not the plan: an action the controller refused, a
+//! window that waits for room, a target that is not bound are not recorded as applied, so the
+//! next cycle and the audit stay truthful. A cycle that cannot reach the controller records
+//! nothing: the next cycle diffs against what the controller really holds, so nothing is lost and
+//! nothing is applied twice.
 
 use super::{
     AuditChange, Controller, ReconcileError, ReconcileOptions, Report, applied_windows,
@@ -15,7 +19,7 @@ use crate::store::{Store, StoreError};
 #[derive(Debug, Clone, PartialEq)]
 pub struct CycleReport<K, O> {
     pub report: Report<K, O>,
-    /// Bookings' windows created, extended, shortened, cancelled or expired by this cycle.
+    /// Bookings' windows the controller gained or lost in this cycle, with the reason.
     pub changes: Vec<AuditChange>,
 }
 
@@ -45,8 +49,9 @@ pub fn sync_cycle<C: Controller + ?Sized>(
 ) -> Result<CycleReport<C::Key, C::Object>, CycleError> {
     let before = store.applied(controller.name())?;
     let report = reconcile(controller, plan, options)?;
-    let after = applied_windows(plan);
-    let changes = audit_changes(&before, &after, plan.at);
+    let realized = controller.realized(plan, &report.observed);
+    let after = applied_windows(plan, &realized);
+    let changes = audit_changes(&before, &after, plan);
     let lines: Vec<String> = report.actions.iter().map(ToString::to_string).collect();
     store.record_apply(
         &report.controller,

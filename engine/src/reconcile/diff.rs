@@ -75,6 +75,7 @@ mod tests {
         Observed {
             owned: map(owned),
             foreign: foreign.iter().copied().collect::<BTreeSet<_>>(),
+            room: BTreeMap::new(),
         }
     }
 

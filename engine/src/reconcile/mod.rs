@@ -1,14 +1,18 @@
 //! Reconciliation: the `Controller` boundary and the pure `diff(desired, observed) -> actions`.
 //!
 //! A controller holds objects of its own kind (UniLock: shared-exception periods, table
-//! exceptions, persons, special days; MQTT: retained schedules). Each driver turns the plan's
-//! targets and windows into the objects it wants klar to own ([`Controller::desired`]); the
-//! reconciler reads what the controller holds ([`Controller::observe`]), computes the difference
-//! with the pure [`diff`], applies it action by action, and reads back to verify ([`reconcile`]).
+//! exceptions, persons, special days; MQTT: retained schedules). The reconciler reads what the
+//! controller holds ([`Controller::observe`]); the driver turns the plan's targets and windows
+//! into the objects it wants klar to own, within the room other writers leave
+//! ([`Controller::desired`]); the pure [`diff`] gives the actions, each applied on its own
+//! ([`reconcile`]): one refused write never keeps the others from the controller. A read-back
+//! then says what the controller really holds, and [`Controller::realized`] turns that back into
+//! the plan's terms, so the store and the audit record what was applied, not what was meant.
 //!
 //! Ownership works like a BACnet priority slot: klar owns only the objects it created (the driver
-//! marks them), removes only its own effect, and never touches an object someone else holds. A
-//! desired object whose key is held by another writer is reported as blocked, not overwritten.
+//! marks them with its site's owner), removes only its own effect, and never touches an object
+//! someone else holds. A desired object whose key is held by another writer is reported as
+//! blocked, not overwritten.
 //!
 //! Every action is an idempotent upsert or delete of a whole object, so an apply interrupted
 //! after any number of actions converges when the next cycle runs.
@@ -24,12 +28,13 @@ use std::fmt::{Debug, Display};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::model::Window;
 use crate::plan::{Plan, Target};
 
 pub use audit::{AppliedWindow, AuditChange, ChangeReason, applied_windows, audit_changes};
 pub use cycle::{CycleError, CycleReport, sync_cycle};
 pub use diff::{blocked, diff};
-pub use run::{ReconcileError, ReconcileOptions, Report, reconcile};
+pub use run::{Failure, ReconcileError, ReconcileOptions, Report, reconcile};
 
 /// A system klar drives: it holds objects, reports them, and applies actions to them.
 ///
@@ -50,10 +55,31 @@ pub trait Controller {
     /// A short name for reports and logs: `unilock-sim`, `unilock-http`, `mqtt`.
     fn name(&self) -> &str;
 
-    /// The objects klar wants on the controller for this plan. Pure: no I/O. What cannot be
-    /// realised (a capacity exceeded, a target with no binding) is reported in
+    /// The objects klar wants on the controller for this plan, given what it holds now (the
+    /// room other writers leave in a shared capacity, [`Observed::room`]). Pure: no I/O. What
+    /// cannot be realised (a capacity exceeded, a target with no binding) is reported in
     /// [`Desired::problems`], never dropped in silence.
-    fn desired(&self, plan: &Plan) -> Desired<Self::Key, Self::Object>;
+    fn desired(
+        &self,
+        plan: &Plan,
+        observed: &Observed<Self::Key, Self::Object>,
+    ) -> Desired<Self::Key, Self::Object>;
+
+    /// The windows of each plan target that the objects in `observed` realise: what the
+    /// controller holds of the plan, in the plan's terms. Pure. A target the controller holds
+    /// nothing of may be left out. The audit and the store record this, not the plan.
+    fn realized(
+        &self,
+        plan: &Plan,
+        observed: &Observed<Self::Key, Self::Object>,
+    ) -> BTreeMap<Target, Vec<Window>>;
+
+    /// Whether an update takes something away (a window removed or shortened, a membership
+    /// ended). Such updates are applied before the others, after the deletes. Default: no.
+    fn narrows(&self, before: &Self::Object, after: &Self::Object) -> bool {
+        let _ = (before, after);
+        false
+    }
 
     /// What the controller holds now: the objects klar owns, and the keys other writers hold.
     fn observe(&mut self) -> Result<Observed<Self::Key, Self::Object>, ControllerError>;
@@ -90,6 +116,10 @@ impl<K, O> Default for Desired<K, O> {
 pub struct Observed<K, O> {
     pub owned: BTreeMap<K, O>,
     pub foreign: BTreeSet<K>,
+    /// For objects whose capacity other writers share (UniLock: the 8 exceptions of a table,
+    /// the periods of a shared exception), how many items klar's part may hold now. Absent:
+    /// the whole capacity.
+    pub room: BTreeMap<K, usize>,
 }
 
 impl<K, O> Default for Observed<K, O> {
@@ -97,6 +127,7 @@ impl<K, O> Default for Observed<K, O> {
         Observed {
             owned: BTreeMap::new(),
             foreign: BTreeSet::new(),
+            room: BTreeMap::new(),
         }
     }
 }
@@ -116,7 +147,9 @@ pub struct Problem {
 pub enum ProblemKind {
     /// A controller capacity is exceeded; what fits is applied (earliest first), the rest waits.
     Overflow,
-    /// The target has no usable binding to a controller object.
+    /// The target has no usable binding to a controller object, or the object it is bound to
+    /// would open more than the plan asks (a shared exception or table that also drives
+    /// something not asked for then).
     Unbound,
     /// The key is held by another writer; klar leaves it alone.
     Blocked,

@@ -118,6 +118,7 @@ impl Case {
         let config = SiteConfig {
             site: Site {
                 name: name.to_owned(),
+                id: None,
                 time_zone: self.site.time_zone,
                 horizon_hours: self.site.horizon_hours,
                 public_holidays: self.site.public_holidays,

@@ -467,6 +467,7 @@ pub fn generate(spec: &ScaleSpec) -> ScaleSite {
     let site = SiteConfig {
         site: Site {
             name: format!("Kommune {} (seed {})", spec.buildings, spec.seed),
+            id: None,
             time_zone: tz,
             horizon_hours: spec.horizon_hours(),
             public_holidays: PublicHolidays::Dk,

@@ -55,6 +55,11 @@ pub struct SiteConfig {
 #[serde(deny_unknown_fields)]
 pub struct Site {
     pub name: String,
+    /// What marks everything this site writes on a controller others may share (`klar:<id>`):
+    /// lower-case letters, digits, `-`, `_`, `.`. Default: a slug of `name`
+    /// ([`Site::id`]). Two sites on one controller need two ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     #[serde(default = "default_time_zone")]
     pub time_zone: Tz,
     /// How far ahead the plan looks.
@@ -67,6 +72,59 @@ pub struct Site {
     pub holiday_periods: Vec<HolidayPeriod>,
     #[serde(default)]
     pub caps: Caps,
+}
+
+impl Site {
+    /// The site's id: `[site] id`, else a slug of its name (`Nørrebro Skole` ->
+    /// `norrebro-skole`).
+    pub fn id(&self) -> String {
+        match &self.id {
+            Some(id) => id.clone(),
+            None => slug(&self.name),
+        }
+    }
+}
+
+/// A name as an id: lower case, Danish letters spelled out, anything else a single `-`.
+fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.to_lowercase().chars() {
+        let spelled = match c {
+            'æ' => "ae",
+            'ø' | 'ö' | 'ó' | 'ò' => "o",
+            'å' => "aa",
+            'ä' | 'á' | 'à' | 'â' => "a",
+            'é' | 'è' | 'ê' | 'ë' => "e",
+            'ü' | 'ú' => "u",
+            'í' | 'ï' => "i",
+            c if c.is_ascii_alphanumeric() => {
+                out.push(c);
+                continue;
+            }
+            _ => "-",
+        };
+        if spelled == "-" && (out.is_empty() || out.ends_with('-')) {
+            continue;
+        }
+        out.push_str(spelled);
+    }
+    let out = out.trim_end_matches('-').to_owned();
+    if out.is_empty() { "site".into() } else { out }
+}
+
+fn site_id_valid(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "site.id {id:?} must be 1 to 64 lower-case letters, digits, '-', '_' or '.'"
+        ))
+    }
 }
 
 fn default_time_zone() -> Tz {
@@ -224,6 +282,9 @@ impl SiteConfig {
 
     /// Pure checks that serde cannot make. Returns the first problem, in words.
     pub fn validate(&self) -> Result<(), String> {
+        if let Some(id) = &self.site.id {
+            site_id_valid(id)?;
+        }
         if self.site.horizon_hours == 0 {
             return Err("site.horizon_hours must be at least 1".into());
         }

@@ -131,8 +131,25 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if absent) and migrates the store at `path`.
+    /// Opens (creating if absent) and migrates the store at `path`. It holds the sources'
+    /// bookings (names, phones, e-mails, PINs), so the file and its journals are made readable
+    /// by their owner only (SQLite gives its journals the database file's permissions).
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let private = |p: &Path| {
+            crate::private_file::ensure(p).map_err(|e| StoreError::Sqlite {
+                path: p.to_owned(),
+                message: format!("cannot make it private: {e}"),
+            })
+        };
+        private(path)?;
+        for suffix in ["-journal", "-wal", "-shm"] {
+            let mut extra = path.as_os_str().to_owned();
+            extra.push(suffix);
+            crate::private_file::tighten(Path::new(&extra)).map_err(|e| StoreError::Sqlite {
+                path: PathBuf::from(&extra),
+                message: format!("cannot make it private: {e}"),
+            })?;
+        }
         let conn = Connection::open(path).map_err(|e| classify(path, e))?;
         Store::init(conn, path.to_owned())
     }

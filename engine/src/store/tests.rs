@@ -36,7 +36,28 @@ fn row(from: u32, to: u32) -> AppliedWindow {
             line: 4,
             column: 1,
         },
+        booked: None,
     }
+}
+
+/// The plan an audit is reasoned against at `h`: the margins pack, and B-1 known or not.
+fn plan_at(h: u32, known: bool) -> crate::plan::Plan {
+    let mut p = crate::plan::Plan::empty(
+        "t".into(),
+        at(h),
+        Window::new(at(h), at(h + 1)).unwrap(),
+        vec![PackRef {
+            name: "margins".into(),
+            version: "1.2.0".into(),
+        }],
+    );
+    if known {
+        p.bookings.insert(
+            ("halls".into(), "B-1".into()),
+            crate::plan::Booked::of(&booking()),
+        );
+    }
+    p
 }
 
 #[test]
@@ -60,7 +81,7 @@ fn a_new_store_is_at_the_latest_schema_and_reopens() {
 fn applies_and_audit_round_trip() {
     let mut store = Store::in_memory().unwrap();
     let first = vec![row(15, 19)];
-    let changes = audit_changes(&[], &first, at(9));
+    let changes = audit_changes(&[], &first, &plan_at(9, true));
     store
         .record_apply(
             "unilock-sim",
@@ -76,7 +97,7 @@ fn applies_and_audit_round_trip() {
         .unwrap();
     assert_eq!(store.applied("unilock-sim").unwrap(), first);
     let second = vec![row(15, 20)];
-    let changes = audit_changes(&first, &second, at(10));
+    let changes = audit_changes(&first, &second, &plan_at(10, true));
     store
         .record_apply(
             "unilock-sim",
@@ -87,7 +108,7 @@ fn applies_and_audit_round_trip() {
             &[],
         )
         .unwrap();
-    let changes = audit_changes(&second, &[], at(11));
+    let changes = audit_changes(&second, &[], &plan_at(11, false));
     store
         .record_apply("unilock-sim", at(11), &[], &changes, &["- x".into()], &[])
         .unwrap();
@@ -138,4 +159,33 @@ fn a_newer_schema_is_refused() {
         Store::open(&path).unwrap_err(),
         StoreError::TooNew { found: 99, .. }
     ));
+}
+
+#[cfg(unix)]
+#[test]
+fn the_store_and_its_journals_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("klar.db");
+    let store = Store::open(&path).unwrap();
+    store
+        .save_snapshot(&"halls".into(), at(9), &[booking()])
+        .unwrap();
+    drop(store);
+    assert_eq!(mode(&path), 0o600);
+    // Made by an older klar, readable by everyone: tightened at the next open.
+    let journal = dir.path().join("klar.db-journal");
+    std::fs::write(&journal, "").unwrap();
+    for p in [&path, &journal] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    std::fs::remove_file(&journal).unwrap();
+    std::fs::write(&journal, "").unwrap();
+    std::fs::set_permissions(&journal, std::fs::Permissions::from_mode(0o644)).unwrap();
+    drop(Store::open(&path));
+    assert_eq!(mode(&path), 0o600);
+    if journal.exists() {
+        assert_eq!(mode(&journal), 0o600);
+    }
 }

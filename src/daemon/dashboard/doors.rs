@@ -70,9 +70,20 @@ pub async fn page(State(web): State<Web>) -> axum::response::Html<String> {
         }
     }
     h.raw("</section>");
+    if let Some(plan) = web.daemon.core.last_plan()
+        && !plan.warnings.is_empty()
+    {
+        h.raw(
+            "<section class=\"card\" id=\"warnings\"><h2>Grants that cannot work as asked</h2><ul>",
+        );
+        for w in &plan.warnings {
+            h.el("li", "warn", &w.to_string());
+        }
+        h.raw("</ul></section>");
+    }
     h.raw("<section class=\"card\"><h2>Explain</h2><form method=\"get\" action=\"/explain\" class=\"search\">")
         .raw("<label for=\"target\">door, zone, output or person</label>")
-        .raw("<input id=\"target\" name=\"target\" placeholder=\"door:D-HAL-N or person:member:1042\" required>")
+        .raw("<input id=\"target\" name=\"target\" placeholder=\"door:D-HAL-N or person:halls:member:1042\" required>")
         .raw("<button type=\"submit\">Explain</button></form></section>");
     ctx.page("Doors", "/doors", h)
 }
@@ -89,9 +100,9 @@ fn state_tables(h: &mut Html, state: &StateAt) {
         h.raw("</tbody></table></div>");
     }
     h.el("h2", "", "Persons klar grants access")
-        .raw("<div class=\"scroll\"><table><thead><tr><th>person</th><th>name</th><th>credentials</th><th>doors now</th></tr></thead><tbody>");
+        .raw("<div class=\"scroll\"><table><thead><tr><th>person</th><th>name</th><th>credentials</th><th>doors now</th><th>refused now</th></tr></thead><tbody>");
     if state.grants.is_empty() {
-        h.raw("<tr><td colspan=\"4\">none</td></tr>");
+        h.raw("<tr><td colspan=\"5\">none</td></tr>");
     }
     for g in &state.grants {
         let pin = if g.pin_set { "PIN set" } else { "no PIN" };
@@ -109,6 +120,8 @@ fn state_tables(h: &mut Html, state: &StateAt) {
             } else {
                 g.doors.join(", ")
             })
+            .raw("</td><td>")
+            .text(&g.refused.join("; "))
             .raw("</td></tr>");
     }
     h.raw("</tbody></table></div>");
@@ -198,8 +211,9 @@ fn kind_word(kind: Kind) -> &'static str {
     }
 }
 
-/// Plans the daemon's bookings with the rules in force at `at`, applies the plan to a fresh
-/// simulator and explains, exactly as `klar explain` does from the store's snapshots.
+/// Plans the daemon's bookings with the rules in force at `at`, reads the controller (never
+/// writing to it, never logging as if anything were applied) and explains, exactly as
+/// `klar explain` does from the store's snapshots.
 pub fn explain_lines(
     core: &crate::daemon::Core,
     kind: Kind,
@@ -214,8 +228,8 @@ pub fn explain_lines(
         site: &rules.site,
         now: at,
     });
-    let sim = crate::cli::state::simulate_plan(&rules.site, &plan, at)?;
-    crate::cli::explain::explain(&rules.site, &plan, sim.simulator(), kind, id, at)
+    let inspection = crate::cli::state::inspect(&rules.site, Some(plan))?;
+    crate::cli::explain::explain(&rules.site, &inspection, kind, id, at)
 }
 
 async fn explain_view(web: &Web, kind: Kind, id: String, at: Option<String>) -> Response {
@@ -256,7 +270,7 @@ async fn explain_view(web: &Web, kind: Kind, id: String, at: Option<String>) -> 
             "klar explain {word} {id} --config site.toml --at {}",
             at.to_rfc3339()
         ))
-        .raw("</code>: the bookings in force, the rules in force, a fresh simulator.</p>")
+        .raw("</code>: the controller as it holds it, and the plan from the bookings and rules in force.</p>")
         .raw("<form method=\"get\" action=\"/explain\" class=\"search\">")
         .raw("<input type=\"hidden\" name=\"target\" value=\"")
         .text(&format!("{word}:{id}"))

@@ -272,8 +272,8 @@ impl LiveController {
                     Some(filter) => filter.exclude(plan),
                     None => plan.clone(),
                 };
-                let desired = driver.desired(&plan);
                 let observed = driver.observed(&db);
+                let desired = driver.desired(&plan, &observed);
                 (
                     diff(&desired.objects, &observed)
                         .iter()

@@ -2,12 +2,13 @@
 //! schedule topics under its prefix; observing reads them back from the broker, applying
 //! publishes (or clears) one retained message.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use klar_engine::plan::Plan;
+use klar_engine::model::Window;
+use klar_engine::plan::{Plan, Target};
 use klar_engine::reconcile::{
     Action, Controller, ControllerError, Desired, Observed, ReconcileError, ReconcileOptions,
     Report, reconcile,
@@ -138,8 +139,38 @@ impl Controller for MqttController {
     }
 
     /// The state at the plan's own instant.
-    fn desired(&self, plan: &Plan) -> Desired<MqttTopic, MqttPayload> {
+    fn desired(
+        &self,
+        plan: &Plan,
+        _observed: &Observed<MqttTopic, MqttPayload>,
+    ) -> Desired<MqttTopic, MqttPayload> {
         self.desired_at(plan, plan.at)
+    }
+
+    /// The broker holds the schedules as published: every window of the targets MQTT drives,
+    /// when their schedule topic carries what the plan asks.
+    fn realized(
+        &self,
+        plan: &Plan,
+        observed: &Observed<MqttTopic, MqttPayload>,
+    ) -> BTreeMap<Target, Vec<Window>> {
+        let desired = self.desired_at(plan, plan.at);
+        let held = desired
+            .objects
+            .iter()
+            .all(|(k, v)| observed.owned.get(k) == Some(v));
+        if !held {
+            return BTreeMap::new();
+        }
+        plan.entries
+            .iter()
+            .map(|e| {
+                (
+                    e.target.clone(),
+                    e.windows.iter().map(|w| w.window).collect(),
+                )
+            })
+            .collect()
     }
 
     fn observe(&mut self) -> Result<Observed<MqttTopic, MqttPayload>, ControllerError> {
@@ -156,6 +187,7 @@ impl Controller for MqttController {
         Ok(Observed {
             owned,
             foreign: BTreeSet::new(),
+            room: BTreeMap::new(),
         })
     }
 
@@ -189,8 +221,20 @@ impl Controller for AtInstant<'_> {
         self.controller.name()
     }
 
-    fn desired(&self, plan: &Plan) -> Desired<MqttTopic, MqttPayload> {
+    fn desired(
+        &self,
+        plan: &Plan,
+        _observed: &Observed<MqttTopic, MqttPayload>,
+    ) -> Desired<MqttTopic, MqttPayload> {
         self.controller.desired_at(plan, self.at)
+    }
+
+    fn realized(
+        &self,
+        plan: &Plan,
+        observed: &Observed<MqttTopic, MqttPayload>,
+    ) -> BTreeMap<Target, Vec<Window>> {
+        self.controller.realized(plan, observed)
     }
 
     fn observe(&mut self) -> Result<Observed<MqttTopic, MqttPayload>, ControllerError> {

@@ -26,6 +26,7 @@ fn reason(booking: &str) -> Reason {
             line: 3,
             column: 1,
         },
+        window: None,
     }
 }
 

@@ -34,6 +34,11 @@ pub struct UnilockConfig {
     /// `"door:D-101"` (or `"door:D-101:unlocked"`), `"zone:Z"`, `"output:O"`, `"group:G"`.
     #[serde(default)]
     pub bindings: BTreeMap<String, Binding>,
+    /// Whether objects an older klar wrote with the bare owner `"klar"` are this site's: they
+    /// are then removed and written again under the site's owner. Set it on the one site that
+    /// wrote them (docs/controller.md, "Ownership").
+    #[serde(default)]
+    pub adopt_legacy_owner: bool,
 }
 
 fn default_kind() -> String {

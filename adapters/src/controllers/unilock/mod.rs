@@ -22,8 +22,16 @@ pub use config::{ConfigError, Installation, UnilockConfig};
 pub use driver::{EmbeddedUnilock, HttpUnilock, UnilockDriver, UnilockKey, UnilockObject};
 pub use sim::{SimError, UnilockSimulator};
 
-/// The owner marker on everything klar writes; objects with another owner are never touched.
-pub const OWNER: &str = "klar";
+/// The owner marker older versions of klar wrote on everything, whatever the site. A site adopts
+/// objects with it only when told to (`[controller] adopt_legacy_owner = true`).
+pub const LEGACY_OWNER: &str = "klar";
+
+/// The owner marker a site writes on everything: `klar:<site id>` (`[site] id`, by default a
+/// slug of the site's name). Objects with another owner, another site's included, are never
+/// touched.
+pub fn owner_for(site: &SiteConfig) -> String {
+    format!("klar:{}", site.site.id())
+}
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -38,7 +46,12 @@ pub type DynUnilock = Box<dyn Controller<Key = UnilockKey, Object = UnilockObjec
 pub fn driver_for(site: &SiteConfig) -> Result<(UnilockConfig, UnilockDriver), ConfigError> {
     let config = UnilockConfig::from_table(&site.controller)?;
     let inst = config.installation(site.site.time_zone)?;
-    let driver = UnilockDriver::new(inst, config.bindings.clone());
+    let driver = UnilockDriver::new(
+        inst,
+        config.bindings.clone(),
+        owner_for(site),
+        config.adopt_legacy_owner,
+    );
     Ok((config, driver))
 }
 
@@ -71,4 +84,40 @@ pub fn controller_for(
             Ok(Box::new(EmbeddedUnilock::open(driver, state_file)?))
         }
     }
+}
+
+/// What the site's controller holds now, read without writing to it and without logging as if
+/// anything were applied: the embedded simulator's state file (in `config.state_file`, else
+/// `default_state_file`; missing: nothing applied yet), or the HTTP controller's database.
+/// Blocking. For `klar state`, `klar explain` and the dashboard's explain.
+pub fn read_database(
+    site: &SiteConfig,
+    default_state_file: Option<PathBuf>,
+) -> Result<(UnilockDriver, protocol::Database), ControllerError> {
+    let (config, driver) =
+        driver_for(site).map_err(|e| ControllerError::Rejected(e.to_string()))?;
+    let db = match config.kind.as_str() {
+        "unilock-http" => {
+            let url = config
+                .url
+                .as_deref()
+                .expect("unilock-http has a url: checked when parsed");
+            HttpUnilock::new(
+                driver.clone(),
+                url,
+                Duration::from_millis(config.timeout_ms),
+            )?
+            .database()?
+        }
+        _ => match config
+            .state_file
+            .as_ref()
+            .map(|p| site.resolve(p))
+            .or(default_state_file)
+        {
+            Some(path) => driver::load_database(&path).map_err(ControllerError::Protocol)?,
+            None => protocol::Database::default(),
+        },
+    };
+    Ok((driver, db))
 }

@@ -336,8 +336,13 @@ pub struct Grant {
     pub valid: bool,
     /// Groups whose membership is valid now (before any block).
     pub groups: Vec<String>,
-    /// Doors this person may pass now (group time table valid, not blocked).
+    /// Doors this person's own keys open now: group time table valid, not blocked, and the
+    /// door's level lets their keys in (never a locked door; at card + PIN only with a PIN).
     pub doors: Vec<String>,
+    /// Doors of their valid groups that refuse them now, each with the reason:
+    /// `D-HAL-N: door locked`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<String>,
 }
 
 /// The whole installation's state at one instant.

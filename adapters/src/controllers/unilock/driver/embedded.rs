@@ -4,7 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use klar_engine::plan::Plan;
+use std::collections::BTreeMap;
+
+use klar_engine::model::Window;
+use klar_engine::plan::{Plan, Target};
 use klar_engine::reconcile::{Action, Controller, ControllerError, Desired, Observed};
 
 use super::{UnilockDriver, UnilockKey, UnilockObject};
@@ -27,7 +30,16 @@ impl EmbeddedUnilock {
         state_file: Option<PathBuf>,
     ) -> Result<Self, ControllerError> {
         let db = match &state_file {
-            Some(path) => load_database(path).map_err(ControllerError::Protocol)?,
+            Some(path) => {
+                // Written by an older klar readable by everyone: the PINs in it are not.
+                klar_engine::private_file::tighten(path).map_err(|e| {
+                    ControllerError::Protocol(format!(
+                        "{}: cannot make it private: {e}",
+                        path.display()
+                    ))
+                })?;
+                load_database(path).map_err(ControllerError::Protocol)?
+            }
             None => Database::default(),
         };
         let sim = UnilockSimulator::with_database(driver.installation().clone(), db);
@@ -60,8 +72,24 @@ impl Controller for EmbeddedUnilock {
         "unilock-sim"
     }
 
-    fn desired(&self, plan: &Plan) -> Desired<UnilockKey, UnilockObject> {
-        self.driver.desired(plan)
+    fn desired(
+        &self,
+        plan: &Plan,
+        observed: &Observed<UnilockKey, UnilockObject>,
+    ) -> Desired<UnilockKey, UnilockObject> {
+        self.driver.desired(plan, observed)
+    }
+
+    fn realized(
+        &self,
+        plan: &Plan,
+        observed: &Observed<UnilockKey, UnilockObject>,
+    ) -> BTreeMap<Target, Vec<Window>> {
+        self.driver.realized(plan, observed)
+    }
+
+    fn narrows(&self, before: &UnilockObject, after: &UnilockObject) -> bool {
+        before.narrows_to(after)
     }
 
     fn observe(&mut self) -> Result<Observed<UnilockKey, UnilockObject>, ControllerError> {
@@ -73,7 +101,7 @@ impl Controller for EmbeddedUnilock {
         action: &Action<UnilockKey, UnilockObject>,
         at: DateTime<Utc>,
     ) -> Result<(), ControllerError> {
-        let req = UnilockDriver::write_for(action, at);
+        let req = self.driver.write_for(action, at);
         self.sim.write(&req).map_err(sim_error)?;
         if let Some(path) = &self.state_file {
             save_database(path, self.sim.database()).map_err(ControllerError::Protocol)?;
@@ -101,11 +129,13 @@ pub fn load_database(path: &Path) -> Result<Database, String> {
     }
 }
 
-/// Writes a simulator database atomically (a temporary file renamed over the old one).
+/// Writes a simulator database atomically (a temporary file renamed over the old one). It holds
+/// the persons' PINs and cards, so the file is readable by its owner only.
 pub fn save_database(path: &Path, db: &Database) -> Result<(), String> {
     let text = serde_json::to_string_pretty(db)
         .map_err(|e| format!("cannot encode the simulator state: {e}"))?;
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).map_err(|e| format!("{}: cannot write: {e}", tmp.display()))?;
+    klar_engine::private_file::write(&tmp, text.as_bytes())
+        .map_err(|e| format!("{}: cannot write: {e}", tmp.display()))?;
     std::fs::rename(&tmp, path).map_err(|e| format!("{}: cannot replace: {e}", path.display()))
 }

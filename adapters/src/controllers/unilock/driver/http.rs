@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use klar_engine::plan::Plan;
+use std::collections::BTreeMap;
+
+use klar_engine::model::Window;
+use klar_engine::plan::{Plan, Target};
 use klar_engine::reconcile::{Action, Controller, ControllerError, Desired, Observed};
 use serde::Deserialize;
 
@@ -100,8 +103,24 @@ impl Controller for HttpUnilock {
         "unilock-http"
     }
 
-    fn desired(&self, plan: &Plan) -> Desired<UnilockKey, UnilockObject> {
-        self.driver.desired(plan)
+    fn desired(
+        &self,
+        plan: &Plan,
+        observed: &Observed<UnilockKey, UnilockObject>,
+    ) -> Desired<UnilockKey, UnilockObject> {
+        self.driver.desired(plan, observed)
+    }
+
+    fn realized(
+        &self,
+        plan: &Plan,
+        observed: &Observed<UnilockKey, UnilockObject>,
+    ) -> BTreeMap<Target, Vec<Window>> {
+        self.driver.realized(plan, observed)
+    }
+
+    fn narrows(&self, before: &UnilockObject, after: &UnilockObject) -> bool {
+        before.narrows_to(after)
     }
 
     fn observe(&mut self) -> Result<Observed<UnilockKey, UnilockObject>, ControllerError> {
@@ -114,7 +133,7 @@ impl Controller for HttpUnilock {
         action: &Action<UnilockKey, UnilockObject>,
         at: DateTime<Utc>,
     ) -> Result<(), ControllerError> {
-        let req = UnilockDriver::write_for(action, at);
+        let req = self.driver.write_for(action, at);
         let response = self
             .client
             .post(format!("{}/v1/write", self.base))

@@ -506,11 +506,26 @@ impl UnilockSimulator {
                     doors.push(d.clone());
                 }
             }
-            // Deny beats grant: a door any of the person's valid groups is blocked at is refused.
-            doors.retain(|d| !groups.iter().any(|g| self.blocked(g, d, at)));
             doors.sort();
             doors.dedup();
         }
+        // What the door would answer this person's own keys: deny beats grant, a locked door
+        // opens for nobody, and a door at card or card + PIN needs the keys on record.
+        let mut refused = Vec::new();
+        doors.retain(|d| {
+            let why = if groups.iter().any(|g| self.blocked(g, d, at)) {
+                Some("refused: the person's group is blocked at this door")
+            } else {
+                self.key_refusal(p, d, at)
+            };
+            match why {
+                None => true,
+                Some(why) => {
+                    refused.push(format!("{d}: {why}"));
+                    false
+                }
+            }
+        });
         Grant {
             person: id.to_owned(),
             name: p.name.clone(),
@@ -519,6 +534,22 @@ impl UnilockSimulator {
             valid,
             groups,
             doors,
+            refused,
+        }
+    }
+
+    /// Why a door refuses this person's keys at an instant by its level alone, if it does.
+    fn key_refusal(&self, p: &PersonRecord, door: &str, at: DateTime<Utc>) -> Option<&'static str> {
+        use klar_engine::model::DoorLevel;
+        match self.door(door, at).ok()?.value {
+            Value::Level(DoorLevel::Locked) => Some("door locked"),
+            Value::Level(DoorLevel::Card) if p.pin.is_none() && p.cards.is_empty() => {
+                Some("a card or PIN is needed and none is on record")
+            }
+            Value::Level(DoorLevel::CardPin) if p.pin.is_none() => {
+                Some("card and PIN required and no PIN is on record")
+            }
+            _ => None,
         }
     }
 
