@@ -24,6 +24,10 @@ pub(super) fn site_days(site: &SiteConfig, horizon: &Window) -> Vec<Contribution
     }
     let tz = site.site.time_zone;
     let (first, last) = local_dates(tz, horizon.from, horizon.to);
+    // UniLock's special-day calendar reaches one year ahead; the horizon can reach a day more.
+    let last = first
+        .checked_add_months(chrono::Months::new(12))
+        .map_or(last, |year| last.min(year));
     let mut out = Vec::new();
     for date in first.iter_days().take_while(|d| *d <= last) {
         let Some(window) = date
@@ -77,7 +81,7 @@ fn reason(id: &str, title: &str, file: &str) -> Reason {
         booking: id.into(),
         title: title.to_owned(),
         pack: "site".into(),
-        pack_version: String::new(),
+        pack_version: "config".into(),
         rule: RuleLocation {
             file: file.into(),
             line: 0,

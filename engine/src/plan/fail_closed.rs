@@ -97,27 +97,27 @@ pub(super) fn assemble(
         }
     } else {
         // Complete: every failing pack has a last good decision for the booking as it is now,
-        // so the booking is planned as completely as before the error.
-        let mut complete = true;
+        // so the booking is planned as completely as before the error. Only then does anything
+        // permissive of the booking stay, from the last good decisions or the other packs.
+        let found: Vec<Option<&PackDecision>> = failed
+            .iter()
+            .map(|&i| memory.and_then(|m| m.get(&DecisionKey::of(booking, &packs[i].pack().name))))
+            .collect();
+        let complete = found
+            .iter()
+            .all(|d| d.is_some_and(|d| d.same_times(booking)));
         let mut last_good = Vec::new();
         let mut withheld: BTreeSet<String> = BTreeSet::new();
-        for &pack_index in &failed {
-            let name = &packs[pack_index].pack().name;
-            let Some(d) = memory.and_then(|m| m.get(&DecisionKey::of(booking, name))) else {
-                complete = false;
-                continue;
-            };
-            let whole = d.same_times(booking);
-            complete &= whole;
+        for d in found.into_iter().flatten() {
             decisions.push(d.clone());
             last_good.push(LastGoodUse {
                 pack: d.pack.clone(),
                 pack_version: d.pack_version.clone(),
                 decided_at: d.decided_at,
-                whole,
+                whole: complete,
             });
             for e in &d.effects {
-                if whole || is_restrictive(&e.effect) {
+                if complete || is_restrictive(&e.effect) {
                     let reason = Reason {
                         source: booking.source.clone(),
                         booking: booking.id.clone(),

@@ -4,7 +4,7 @@
 //!
 //! A pack that fails on a booking falls back on its last good decision for that booking: its
 //! restrictive parts always, its permissive parts only while the booking's times are unchanged
-//! (see [`super::FailClosed`]).
+//! and every failing pack has such a decision (see [`super::FailClosed`]).
 
 use std::collections::BTreeMap;
 

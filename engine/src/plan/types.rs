@@ -201,10 +201,11 @@ pub enum AdjustmentKind {
 /// - every restrictive effect (a door at card, card + PIN or locked, a deny, a holiday) of the
 ///   packs that decided it stays in force;
 /// - a failing pack's last good decision for the booking stays in force: its restrictive parts
-///   always, its permissive parts only while the booking's times are unchanged;
+///   always;
 /// - the booking's permissive effects (unlock, disarm, switch on, grant, shared exception,
-///   special days) from the other packs stay only if every failing pack has a last good
-///   decision for the booking's current times; otherwise they are withheld.
+///   special days), from the last good decisions and from the other packs, stay only if every
+///   failing pack has a last good decision for the booking's current times (start and end
+///   unchanged); otherwise they are withheld.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailClosed {
     pub booking: BookingRef,
@@ -222,7 +223,8 @@ pub struct LastGoodUse {
     pub pack: String,
     pub pack_version: String,
     pub decided_at: DateTime<Utc>,
-    /// The whole decision (the booking's times are unchanged), or its restrictive parts only.
+    /// The whole decision (every failing pack has one for the booking's current times), or its
+    /// restrictive parts only.
     pub whole: bool,
 }
 

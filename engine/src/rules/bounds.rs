@@ -15,6 +15,29 @@ use crate::model::{Booking, Effect};
 /// How far from its booking an effect may reach, in days.
 pub const REACH_DAYS: i64 = 366;
 
+/// The most targets one pack's effects for one booking may name (a grant names one per group,
+/// a deny one per door). Without it, 1,024 grants of 1,024 groups each, cheap to build, made a
+/// million plan entries for one booking.
+pub const MAX_TARGETS: usize = 4_096;
+
+/// Whether one booking's effects from one pack name at most [`MAX_TARGETS`] targets.
+pub fn check_count<'a>(effects: impl IntoIterator<Item = &'a Effect>) -> Result<(), String> {
+    let targets: usize = effects
+        .into_iter()
+        .map(|e| match e {
+            Effect::Grant { groups, .. } => groups.len(),
+            Effect::Deny { doors, .. } => doors.len(),
+            _ => 1,
+        })
+        .sum();
+    if targets > MAX_TARGETS {
+        return Err(format!(
+            "the effects name {targets} targets (a grant one per group, a deny one per door); at most {MAX_TARGETS} are allowed"
+        ));
+    }
+    Ok(())
+}
+
 /// Whether `effect` keeps the bounds for `booking` in `tz`; else what is wrong, for people.
 pub fn check(effect: &Effect, booking: &Booking, tz: Tz) -> Result<(), String> {
     let reach = Duration::days(REACH_DAYS);
@@ -93,6 +116,18 @@ mod tests {
             tags: vec![],
             attrs: Default::default(),
         }
+    }
+
+    #[test]
+    fn too_many_targets_are_refused() {
+        let grant = |n: usize| Effect::Grant {
+            person: "member:1".into(),
+            groups: (0..n).map(|i| format!("G{i}").into()).collect(),
+            window: Window::new(booking().start, booking().end).unwrap(),
+        };
+        assert!(check_count(&[grant(MAX_TARGETS)]).is_ok());
+        let e = check_count(&[grant(MAX_TARGETS), grant(1)]).unwrap_err();
+        assert!(e.contains("4097 targets"), "{e}");
     }
 
     #[test]

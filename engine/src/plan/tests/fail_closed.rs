@@ -285,3 +285,55 @@ fn a_failing_booking_never_touches_another_booking() {
         vec![w(utc(24, 13, 45), utc(24, 15, 15))]
     );
 }
+
+#[test]
+fn one_failing_pack_without_a_last_good_decision_withholds_the_others_last_good_permissive_parts() {
+    // `notify` decided the booking well before and now fails; `extreme` fails and never
+    // decided it well. Nothing permissive of the booking stays, not even `notify`'s last good
+    // disarm; the exam's card + PIN does.
+    let extreme = |fails: bool| {
+        named_pack("extreme", move |_, _, _| {
+            if fails {
+                Err("out of range".into())
+            } else {
+                Ok(vec![])
+            }
+        })
+    };
+    let mut b = exam_booking();
+    b.responsible = Some(Person {
+        name: "Mette".into(),
+        ..Person::default()
+    });
+    let first = plan_remembering(
+        &PlanInput {
+            bookings: std::slice::from_ref(&b),
+            packs: &[exam(), notify()],
+            site: &site(),
+            now: utc(24, 6, 0),
+        },
+        &Decisions::default(),
+    );
+    let zone = Target::Zone { zone: "Z-1".into() };
+    assert_eq!(windows(&first.plan, &zone).len(), 1);
+    b.responsible = None;
+    let p = plan_remembering(
+        &PlanInput {
+            bookings: &[b],
+            packs: &[exam(), notify(), extreme(true)],
+            site: &site(),
+            now: utc(24, 7, 0),
+        },
+        &first.decisions,
+    )
+    .plan;
+    assert!(windows(&p, &zone).is_empty(), "{:#?}", p.entries);
+    assert_eq!(
+        windows(&p, &card_pin()),
+        vec![w(utc(24, 9, 0), utc(24, 12, 0))]
+    );
+    let f = &p.fail_closed[0];
+    assert_eq!(f.failed, vec!["notify".to_owned(), "extreme".to_owned()]);
+    assert!(!f.last_good[0].whole);
+    assert_eq!(f.withheld, vec!["zone Z-1 disarmed".to_owned()]);
+}

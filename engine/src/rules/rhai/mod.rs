@@ -180,6 +180,13 @@ impl RhaiRuntime {
                     }),
                 })?;
         }
+        super::bounds::check_count(out.iter().map(|e| &e.effect)).map_err(|message| RuleError {
+            pack: self.info.name.clone(),
+            booking: d.booking.id.clone(),
+            kind: RuleErrorKind::BadOutput,
+            message,
+            location: None,
+        })?;
         for e in &out {
             super::bounds::check(&e.effect, d.booking, d.ctx.time_zone).map_err(|message| {
                 RuleError {

@@ -571,3 +571,24 @@ fn an_effect_more_than_a_year_from_its_booking_fails_that_booking() {
     assert!(e.to_string().contains("more than 366 days"), "{e}");
     assert_eq!(e.location.unwrap().line, 2);
 }
+
+#[test]
+fn a_million_targets_from_one_booking_fail_that_booking() {
+    // Cheap to build (one array of 1,024 groups, 1,024 grants of it): a million plan entries for
+    // one booking, unless refused.
+    let rt = runtime(
+        r#"fn decide(booking, room, ctx) {
+            let groups = [];
+            for i in 0..1024 { groups.push(`G${i}`); }
+            let out = [];
+            for i in 0..1024 { out.push(grant("member:1", groups, booking.start, booking.end)); }
+            out
+        }"#,
+    );
+    let b = booking("2026-11-23T16:00:00+01:00", "2026-11-23T18:00:00+01:00");
+    let started = std::time::Instant::now();
+    let e = decide(&rt, &b).unwrap_err();
+    assert_eq!(e.kind, RuleErrorKind::BadOutput, "{e}");
+    assert!(e.to_string().contains("1048576 targets"), "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}

@@ -335,6 +335,8 @@ impl WasmRuntime {
             Ok(Ok(list)) => {
                 let effects = convert::effects(list)
                     .map_err(|m| self.error(d, RuleErrorKind::BadOutput, m))?;
+                super::bounds::check_count(&effects)
+                    .map_err(|m| self.error(d, RuleErrorKind::BadOutput, m))?;
                 for e in &effects {
                     super::bounds::check(e, d.booking, d.ctx.time_zone)
                         .map_err(|m| self.error(d, RuleErrorKind::BadOutput, m))?;
