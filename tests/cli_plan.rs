@@ -31,14 +31,23 @@ fn every_window_of_the_sample_plan_names_its_booking_and_rule_line() {
             let reason = lines.get(i + 1).copied().unwrap_or_default();
             assert!(
                 reason.trim_start().starts_with("booking ")
-                    && reason.contains(" by school 1.0.0 at rules/")
+                    && reason.contains(" by school 1.1.0 at rules/")
                     && reason.contains(".rhai:"),
                 "window without a reason: {line:?} then {reason:?}"
             );
         }
     }
     assert!(windows >= 20, "{}", r.stdout);
-    assert!(r.stdout.contains("Conflicts (1):"), "{}", r.stdout);
+    // The sound check's card + PIN wins where both bookings are in their own time; from
+    // 18:15 the concert's own time wins over the sound check's after-margin.
+    assert!(r.stdout.contains("Conflicts (2):"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(
+            "door D-AULA card_pin 2026-11-25 18:15 .. 2026-11-25 18:30: door D-AULA is unlocked here: a booking's own time wins"
+        ),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("Unbound bookings (1"), "{}", r.stdout);
     assert!(!r.stdout.contains("4711"), "a PIN reached the plan");
 }

@@ -17,8 +17,8 @@ fn every_shipped_pack_passes_its_cases() {
         .args(["rules", "test", "--dir"])
         .arg(repo().join("rules")));
     assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
-    for pack in ["margins", "unilock-parity", "school"] {
-        assert!(r.stdout.contains(&format!("{pack} 1.0.0")), "{}", r.stdout);
+    for pack in ["margins 1.0.0", "unilock-parity 1.0.0", "school 1.1.0"] {
+        assert!(r.stdout.contains(pack), "{}", r.stdout);
     }
     assert!(!r.stdout.contains("FAILED"), "{}", r.stdout);
 }
@@ -232,7 +232,7 @@ fn check_passes_the_sample_site() {
         .args(["check", "--config"])
         .arg(repo().join("examples/school/site.toml")));
     assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("pack school 1.0.0"), "{}", r.stdout);
+    assert!(r.stdout.contains("pack school 1.1.0"), "{}", r.stdout);
 }
 
 #[test]
@@ -334,4 +334,69 @@ fn check_reads_the_web_table_and_warns_of_a_dashboard_off_loopback_without_a_tok
         .arg(&site));
     assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("[web] listen: "), "{}", r.stderr);
+}
+
+#[test]
+fn check_warns_where_the_sites_holidays_and_the_controllers_tables_do_not_meet() {
+    let sample = std::fs::read_to_string(repo().join("examples/school/site.toml")).unwrap();
+    // The sample itself: its holidays reach tables with holiday rows; no holiday warning.
+    let r = run(klar()
+        .args(["check", "--config"])
+        .arg(repo().join("examples/school/site.toml")));
+    assert!(!r.stdout.contains("holiday"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("safety: windows at most 120 min before"),
+        "{}",
+        r.stdout
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site.toml");
+    let check = |text: &str| {
+        let text = text.replace(
+            "../../rules/school",
+            &repo().join("rules/school").display().to_string(),
+        );
+        std::fs::write(&site, text).unwrap();
+        run(klar()
+            .env("KLAR_PRONESTOR_PASSWORD", "x")
+            .env("KLAR_WINKAS_PASSWORD", "x")
+            .args(["check", "--config"])
+            .arg(&site))
+    };
+    // Holiday rows that nothing writes.
+    let off = sample.replace(
+        "public_holidays = \"dk\"",
+        "public_holidays = \"dk\"\nwrite_holidays = false",
+    );
+    let r = check(&off);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("warning: ")
+            && r.stdout
+                .contains("have a holiday row, but the site writes no holiday"),
+        "{}",
+        r.stdout
+    );
+    // Holidays a table would not notice, and a period mapped to a day type the controller lacks.
+    let deaf = sample
+        .replace("holiday = [\"00:00 locked\"]\nopen_house", "open_house")
+        .replace(
+            "to = 2027-02-21",
+            "to = 2027-02-21\nday_type = \"skoleferie\"",
+        );
+    let r = check(&deaf);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("tables d_adm, d_aula have no holiday row"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("holiday period \"Vinterferie\" has day_type \"skoleferie\""),
+        "{}",
+        r.stdout
+    );
 }

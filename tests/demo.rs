@@ -124,14 +124,15 @@ fn demo_follows_an_edit_while_it_runs() {
         text.replace("margin_before = 15", "margin_before = 45"),
     )
     .unwrap();
-    // The clock stands still, so an apply before the edit has the plan's instant too: wait for
-    // the one that moved windows (the status shows the new plan a moment before its apply ends).
+    // The demo's clock stands still, so every apply has the plan's `at`: wait for the apply
+    // that moved windows, not the one before the edit (under load the status showed the new
+    // plan with the old apply).
     let s = wait("the edit swapped in and applied", &|s| {
         s["rules"]["generation"] == 2
             && s["plan"]["rules_generation"] == 2
             && s["last_apply"]["at"] == s["plan"]["at"]
             && s["last_apply"]["error"].is_null()
-            && s["last_apply"]["actions"].as_u64().unwrap_or(0) > 0
+            && s["last_apply"]["actions"].as_u64().is_some_and(|n| n > 0)
     });
     // The earlier margins moved windows on the simulator.
     assert!(s["last_apply"]["actions"].as_u64().unwrap() > 0, "{s}");

@@ -150,6 +150,16 @@ fn check_one(path: &std::path::Path) -> anyhow::Result<(SiteConfig, ExitCode)> {
     }
     let mut warnings = check_tables(&site, &config.to_string(), &mut errors)?;
     warnings.extend(secret_file_warnings(&site));
+    let safety = site.site.safety;
+    println!(
+        "  safety: windows at most {} min before and {} min after their booking",
+        safety.max_before_minutes, safety.max_after_minutes
+    );
+    warnings.extend(
+        holiday_warnings(&site)
+            .into_iter()
+            .map(|w| format!("{config}: {w}")),
+    );
     for w in &warnings {
         println!("warning: {w}");
     }
@@ -215,4 +225,88 @@ fn check_tables(
         },
     }
     Ok(warnings)
+}
+
+/// Where the site's holidays and the controller's weekly tables do not meet: `holiday` rows
+/// that nothing writes, holidays that tables would not notice, and holiday periods mapped to a
+/// day type the installation does not have. Read from the raw `[controller.installation]`, so
+/// it works whatever the driver.
+fn holiday_warnings(site: &SiteConfig) -> Vec<String> {
+    use klar_engine::model::DayKind;
+    let inst = site
+        .controller
+        .get("installation")
+        .and_then(|v| v.as_table());
+    let Some(inst) = inst else {
+        return Vec::new();
+    };
+    let tables = inst.get("tables").and_then(|v| v.as_table());
+    let used: std::collections::BTreeSet<&str> = ["doors", "zones", "outputs"]
+        .iter()
+        .filter_map(|k| inst.get(*k).and_then(|v| v.as_table()))
+        .flat_map(|t| t.values())
+        .filter_map(|r| r.get("table").and_then(|t| t.as_str()))
+        .collect();
+    let rows = |name: &str| -> Vec<String> {
+        tables
+            .and_then(|t| t.get(name))
+            .and_then(|t| t.as_table())
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let with_holiday: Vec<&str> = used
+        .iter()
+        .copied()
+        .filter(|t| rows(t).iter().any(|r| r == "holiday"))
+        .collect();
+    let s = &site.site;
+    let days: Vec<DayKind> = if s.write_holidays {
+        let public = (s.public_holidays != klar_engine::site::PublicHolidays::None)
+            .then_some(DayKind::Holiday);
+        public
+            .into_iter()
+            .chain(s.holiday_periods.iter().filter_map(|p| p.controller_day()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut out = Vec::new();
+    if !with_holiday.is_empty() && !days.contains(&DayKind::Holiday) {
+        out.push(format!(
+            "tables {} have a holiday row, but the site writes no holiday to the controller ([site] write_holidays, public_holidays, holiday_periods): the rows apply only on dates a rule sets to day type holiday",
+            with_holiday.join(", ")
+        ));
+    }
+    if days.contains(&DayKind::Holiday) {
+        let deaf: Vec<&str> = used
+            .iter()
+            .copied()
+            .filter(|t| {
+                let r = rows(t);
+                !r.iter().any(|k| k == "holiday") && r.iter().any(|k| k != "all")
+            })
+            .collect();
+        if !deaf.is_empty() {
+            out.push(format!(
+                "the site writes its holidays to the controller, but tables {} have no holiday row: on holidays they follow the date's weekday",
+                deaf.join(", ")
+            ));
+        }
+    }
+    let fictive: Vec<&str> = inst
+        .get("fictive_days")
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    for p in s.holiday_periods.iter().filter(|_| s.write_holidays) {
+        if let Some(DayKind::Special(name)) = p.controller_day()
+            && !fictive.contains(&name.as_str())
+        {
+            out.push(format!(
+                "holiday period {:?} has day_type {name:?}, which [controller.installation] fictive_days does not name: its dates would not reach the controller",
+                p.name
+            ));
+        }
+    }
+    out
 }

@@ -153,11 +153,44 @@ fn table(plan: &Plan, tz: Tz) -> String {
     if !plan.errors.is_empty() {
         let _ = writeln!(
             out,
-            "\nRule errors ({}; these bookings get no effects):",
+            "\nRule errors ({}; these bookings fail closed, per pack):",
             plan.errors.len()
         );
         for e in &plan.errors {
             let _ = writeln!(out, "  {e}");
+        }
+        for f in &plan.fail_closed {
+            let kept: Vec<String> = f
+                .last_good
+                .iter()
+                .map(|g| {
+                    format!(
+                        "{} {}'s last good decision ({})",
+                        g.pack,
+                        g.pack_version,
+                        if g.whole {
+                            "whole"
+                        } else {
+                            "restrictive parts"
+                        }
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {}: restrictive effects kept{}{}",
+                booking(&f.booking),
+                if kept.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", kept.join(", "))
+                },
+                if f.withheld.is_empty() {
+                    String::new()
+                } else {
+                    format!("; withheld: {}", f.withheld.join(", "))
+                }
+            );
         }
     }
     if !plan.rejected.is_empty() {

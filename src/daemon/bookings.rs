@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use klar_adapters::sources::guard::{GuardConfig, Health, Snapshot, SnapshotGuard};
 use klar_adapters::sources::{PollOutcome, SourceError};
 use klar_engine::model::{Booking, SourceName, Window};
+use klar_engine::site::Retention;
 
 /// One source's bookings in force.
 #[derive(Debug, Clone)]
@@ -61,8 +62,15 @@ impl SourceBookings {
         self.last_good.as_ref().map(|s| s.taken_at)
     }
 
-    /// Judges a poll and keeps what is in force.
-    pub fn merge(&mut self, poll: Result<&PollOutcome, &SourceError>, now: DateTime<Utc>) -> Merge {
+    /// Judges a poll and keeps what is in force. `retention` is the site's: how long a booking
+    /// that has ended stays (its after-margins end on their own; it is never cancelled).
+    pub fn merge(
+        &mut self,
+        poll: Result<&PollOutcome, &SourceError>,
+        now: DateTime<Utc>,
+        retention: Retention,
+    ) -> Merge {
+        self.guard.set_retention(retention);
         let verdict = self
             .guard
             .accept(&self.name, self.last_good.as_ref(), poll, now);

@@ -13,7 +13,7 @@ use klar_adapters::controllers::unilock::{DynUnilock, controller_for};
 use klar_adapters::http::{HttpClient, HttpConfig};
 use klar_adapters::sources::{self, BuildContext, PollRequest, Source};
 use klar_engine::model::{Booking, SourceName};
-use klar_engine::plan::{Plan, PlanInput, plan};
+use klar_engine::plan::{Decisions, Plan, PlanInput, plan_remembering};
 use klar_engine::reconcile::{ReconcileOptions, sync_cycle};
 use klar_engine::reload::{RuleSet, RuleSetCell, load_initial};
 use klar_engine::rules::pack::LoadOptions;
@@ -39,6 +39,9 @@ pub struct Core {
     pub metrics: super::metrics::Metrics,
     /// The last plan built, for the dashboard.
     last_plan: Mutex<Option<Arc<Plan>>>,
+    /// Each pack's last good decision per booking: a pack that fails on a booking falls back on
+    /// it. Kept in the store too, so a restart keeps it.
+    decisions: Mutex<Decisions>,
 }
 
 /// A source with its schedule, owned by its poller.
@@ -136,6 +139,13 @@ impl Core {
         .map_err(|e| crate::cli::BadInput(e.to_string()))?;
         let mqtt =
             MqttController::from_site(&site).map_err(|e| crate::cli::BadInput(e.to_string()))?;
+        let decisions = match store.decisions() {
+            Ok(list) => Decisions::from_list(list),
+            Err(e) => {
+                warn!(error = %e, "Cannot read the last good decisions; a pack that fails starts without them.");
+                Decisions::default()
+            }
+        };
         status.rules = super::status::RulesStatus::of(&prepared.rules);
         status.store_rebuilt = store_rebuilt;
         let core = Core {
@@ -148,6 +158,7 @@ impl Core {
             status: Mutex::new(status),
             metrics,
             last_plan: Mutex::new(None),
+            decisions: Mutex::new(decisions),
         };
         Ok(Opened {
             core: Arc::new(core),
@@ -171,12 +182,13 @@ impl Core {
                 .schedule
                 .full_now(now + chrono::Duration::seconds(retry));
         }
+        let retention = self.rules.current().site.retention();
         let (merge, snapshot) = {
             let mut all = lock(&self.bookings);
             let entry = all
                 .entry(name.clone())
                 .or_insert_with(|| SourceBookings::new(name.clone()));
-            let merge = entry.merge(result.as_ref(), now);
+            let merge = entry.merge(result.as_ref(), now, retention);
             (merge, entry.bookings().to_vec())
         };
         if merge.save
@@ -226,17 +238,29 @@ impl Core {
     }
 
     /// The plan at `now` from the bookings in force and the rule set in force: always rebuilt
-    /// from scratch.
+    /// from scratch, with each pack's last good decision per booking to fall back on; the new
+    /// decisions are kept (in memory and in the store).
     pub fn plan(&self, now: DateTime<Utc>) -> Plan {
         let rules: Arc<RuleSet> = self.rules.current();
         let bookings = self.bookings();
         let started = std::time::Instant::now();
-        let p = plan(&PlanInput {
-            bookings: &bookings,
-            packs: &rules.packs,
-            site: &rules.site,
-            now,
-        });
+        let mut last_good = lock(&self.decisions);
+        let planned = plan_remembering(
+            &PlanInput {
+                bookings: &bookings,
+                packs: &rules.packs,
+                site: &rules.site,
+                now,
+            },
+            &last_good,
+        );
+        let p = planned.plan;
+        let (upserts, deletes) = planned.decisions.changes_from(&last_good);
+        if let Err(e) = lock(&self.store).save_decisions(&upserts, &deletes) {
+            warn!(error = %e, "Cannot save the last good decisions; they stay in force in memory.");
+        }
+        *last_good = planned.decisions;
+        drop(last_good);
         let planned = super::status::PlanStatus::of(&p, rules.generation);
         self.metrics.planned(
             planned.targets,

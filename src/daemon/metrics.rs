@@ -260,7 +260,7 @@ impl Metrics {
             &mut out,
             "klar_plan_rule_errors",
             "gauge",
-            "Bookings a rule failed on in the last plan (they get no effects).",
+            "Bookings a rule failed on in the last plan (they fail closed, per pack).",
         );
         let _ = writeln!(out, "klar_plan_rule_errors {}", m.plan_rule_errors);
         head(

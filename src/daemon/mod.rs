@@ -26,4 +26,6 @@ pub use core::{Core, Opened};
 pub use tasks::start;
 
 #[cfg(test)]
+mod ended_tests;
+#[cfg(test)]
 mod freshness_tests;

@@ -354,7 +354,12 @@ async fn plan_task(
             }
         };
         for e in &plan.errors {
-            warn!(error = %e, "A rule failed on a booking; it gets no effects.");
+            warn!(error = %e, "A rule failed on a booking; it fails closed (restrictive effects and the pack's last good decision stay).");
+        }
+        for f in &plan.fail_closed {
+            if !f.withheld.is_empty() {
+                warn!(booking = %format!("{}:{}", f.booking.source, f.booking.id), failed = ?f.failed, withheld = ?f.withheld, "A failing pack has no last good decision for this booking as it is; its permissive effects are withheld.");
+            }
         }
         let plan = Arc::new(plan);
         if let Some(tx) = &routes.mqtt {

@@ -174,6 +174,7 @@ impl RuleRuntime for Margins {
                             window: margin,
                         },
                         rule: rule(3),
+                        core: Default::default(),
                     });
                 }
                 if let Some(zone) = &d.room.alarm_zone {
@@ -183,6 +184,7 @@ impl RuleRuntime for Margins {
                             window: margin,
                         },
                         rule: rule(6),
+                        core: Default::default(),
                     });
                 }
                 for output in d.room.outputs.values() {
@@ -192,6 +194,7 @@ impl RuleRuntime for Margins {
                             window: margin,
                         },
                         rule: rule(9),
+                        core: Default::default(),
                     });
                 }
                 if let Some(person) = b.responsible.as_ref().and_then(Person::key) {
@@ -203,6 +206,7 @@ impl RuleRuntime for Margins {
                             window,
                         },
                         rule: rule(12),
+                        core: Default::default(),
                     });
                 }
                 Ok(out)

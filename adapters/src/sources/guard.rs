@@ -6,6 +6,11 @@
 //! - Inside the polled window the source is the authority: a booking it no longer reports is
 //!   cancelled (kept, marked cancelled, until it ends, so the room is returned to normal).
 //!   Outside the window the last snapshot's bookings stay as they were.
+//! - A booking that has ended is not cancelled, whatever the source says of it afterwards: it
+//!   stays as klar knew it when it ended for as long as its windows can last
+//!   ([`Retention`]: the site's longest after-margin, and the rest of the day for day types),
+//!   so its after-margins, re-arm and grants end on their own. Only a later end from the source
+//!   (the booking was extended) replaces it.
 //! - A poll in which most live bookings vanish at once (more than `vanish_fraction` of them and
 //!   more than `vanish_min`) is held back: the vanished bookings stay in force and the poll is
 //!   reported, until the next poll confirms it.
@@ -14,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use klar_engine::model::{Booking, BookingId, BookingStatus, SourceName, Window};
+use klar_engine::site::Retention;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
@@ -84,6 +90,7 @@ pub struct Verdict {
 #[derive(Debug, Clone, Default)]
 pub struct SnapshotGuard {
     config: GuardConfig,
+    retention: Retention,
     pending: Option<BTreeSet<BookingId>>,
 }
 
@@ -91,8 +98,20 @@ impl SnapshotGuard {
     pub fn new(config: GuardConfig) -> Self {
         SnapshotGuard {
             config,
+            retention: Retention::default(),
             pending: None,
         }
+    }
+
+    /// How long a booking that has ended stays in force: the site's (`SiteConfig::retention`).
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Follows a changed site config.
+    pub fn set_retention(&mut self, retention: Retention) {
+        self.retention = retention;
     }
 
     /// Whether a held-back poll awaits confirmation.
@@ -185,10 +204,22 @@ impl SnapshotGuard {
         } else {
             self.pending = None;
         }
+        let retention = self.retention;
         let mut merged: BTreeMap<BookingId, Booking> = BTreeMap::new();
+        // Bookings that ended while klar knew them: kept as they were, never cancelled.
+        let mut frozen: BTreeSet<&BookingId> = BTreeSet::new();
         for b in previous {
-            let ended = b.end <= now;
-            if ended {
+            if !retention.in_force(b, now) {
+                continue;
+            }
+            if b.end <= now {
+                let extended = reported
+                    .get(&b.id)
+                    .is_some_and(|r| r.end > now && r.status != BookingStatus::Cancelled);
+                if !extended {
+                    frozen.insert(&b.id);
+                    merged.insert(b.id.clone(), b.clone());
+                }
                 continue;
             }
             if hold.contains(&b.id) || (keep.contains(&b.id) && !reported.contains_key(&b.id)) {
@@ -213,7 +244,7 @@ impl SnapshotGuard {
             health = Health::Unusable { problems };
         }
         for b in usable {
-            if hold.contains(&b.id) || b.end <= now {
+            if hold.contains(&b.id) || frozen.contains(&b.id) || !retention.in_force(b, now) {
                 continue;
             }
             merged.insert(b.id.clone(), b.clone());
@@ -391,7 +422,8 @@ mod tests {
                 ("far".into(), BookingStatus::Confirmed),
             ]
         );
-        // Ended bookings drop out.
+        // An ended booking stays as it was (its after-margins end on their own) until the day
+        // its longest after-margin reaches has ended; then it drops out.
         let v = g.accept(
             &"halls".into(),
             Some(&snap(&v)),
@@ -399,9 +431,85 @@ mod tests {
             t(12),
         );
         assert_eq!(
-            ids(&v).iter().map(|x| x.0.as_str()).collect::<Vec<_>>(),
-            vec!["b", "c", "d", "far"]
+            ids(&v),
+            vec![
+                ("a".into(), BookingStatus::Confirmed),
+                ("b".into(), BookingStatus::Cancelled),
+                ("c".into(), BookingStatus::Confirmed),
+                ("d".into(), BookingStatus::Confirmed),
+                ("far".into(), BookingStatus::Confirmed),
+            ]
         );
+        let v = g.accept(
+            &"halls".into(),
+            Some(&snap(&v)),
+            Ok(&poll(23, 47, vec![])),
+            t(23),
+        );
+        assert_eq!(
+            ids(&v).iter().map(|x| x.0.as_str()).collect::<Vec<_>>(),
+            vec!["far"]
+        );
+    }
+
+    #[test]
+    fn a_booking_that_ended_is_never_cancelled() {
+        let mut g = SnapshotGuard::default();
+        // 11:20-11:34 local (10:20Z-10:34Z), polled before it ends.
+        let mut short = b("short", 10, 11);
+        short.start = t(10) + chrono::Duration::minutes(20);
+        short.end = t(10) + chrono::Duration::minutes(34);
+        let last = snap(&g.accept(
+            &"halls".into(),
+            None,
+            Ok(&poll(9, 33, vec![short.clone()])),
+            t(9),
+        ));
+        // Six seconds after its end the source no longer reports it, although the polled window
+        // covers it: it ended, so it is kept as it was, not cancelled.
+        let after = short.end + chrono::Duration::seconds(6);
+        let v = g.accept(
+            &"halls".into(),
+            Some(&last),
+            Ok(&PollOutcome {
+                window: Window::new(t(9), t(33)).unwrap(),
+                bookings: vec![],
+                unusable: vec![],
+            }),
+            after,
+        );
+        assert_eq!(v.bookings, vec![short.clone()]);
+        assert_eq!(v.health, Health::Healthy);
+        // Reported cancelled after its end (deleted in the vendor system afterwards): still kept
+        // as it was.
+        let mut deleted = short.clone();
+        deleted.status = BookingStatus::Cancelled;
+        let v = g.accept(
+            &"halls".into(),
+            Some(&snap(&v)),
+            Ok(&poll(9, 33, vec![deleted])),
+            after + chrono::Duration::minutes(1),
+        );
+        assert_eq!(v.bookings, vec![short.clone()]);
+        // Extended by the source (a later end): the new end replaces it.
+        let mut extended = short.clone();
+        extended.end = t(12);
+        let v = g.accept(
+            &"halls".into(),
+            Some(&snap(&v)),
+            Ok(&poll(9, 33, vec![extended.clone()])),
+            after + chrono::Duration::minutes(2),
+        );
+        assert_eq!(v.bookings, vec![extended]);
+        // A booking the guard never saw, reported after it ended: in force for its margins.
+        let mut g = SnapshotGuard::default();
+        let v = g.accept(
+            &"halls".into(),
+            None,
+            Ok(&poll(9, 33, vec![short.clone()])),
+            after,
+        );
+        assert_eq!(v.bookings, vec![short]);
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! Vendor date and time-zone parsing, tolerant by design: `/Date(ms)/`, ISO with offset, naive
 //! ISO in a given zone, Danish `dd-MM-yyyy HH:mm:ss`, and Windows time-zone names.
 
-use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 
-/// Parses a vendor timestamp. Naive forms are local time in `tz`. A local time that falls in a
-/// DST gap is moved forward by the gap; an ambiguous one (the repeated hour) takes the first.
+/// Parses a vendor timestamp. Naive forms are local time in `tz`, by klar's one DST policy
+/// ([`local_to_utc`]).
 pub fn parse_datetime(text: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
     let t = text.trim();
     if let Some(inner) = t.strip_prefix("/Date(").and_then(|r| r.strip_suffix(")/")) {
@@ -53,23 +53,13 @@ pub fn parse_datetime(text: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
     Err(format!("unrecognised date {t:?}"))
 }
 
-/// A local wall-clock time in `tz` as UTC: the first of two in the repeated hour, and shifted
-/// forward across a DST gap (02:30 on the spring-forward day is 03:30).
+/// A local wall-clock time in `tz` as UTC, by klar's one DST policy
+/// ([`klar_engine::site::local_time`]): the first instant at or after it. In the repeated hour
+/// that is the first of the two; in a DST gap, the first instant after the gap (02:30 on the
+/// spring-forward night is 03:00). At the very edge of the calendar (no usable booking), the
+/// wall-clock time read as UTC.
 pub fn local_to_utc(naive: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
-    match tz.from_local_datetime(&naive) {
-        LocalResult::Single(t) => t.with_timezone(&Utc),
-        LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
-        LocalResult::None => {
-            // Inside a gap: the offset before the gap applies, which lands after it.
-            let before = naive - chrono::Duration::hours(3);
-            let offset = tz.offset_from_local_datetime(&before).earliest().map(|t| {
-                use chrono::Offset;
-                t.fix().local_minus_utc()
-            });
-            let secs = offset.unwrap_or(0);
-            Utc.from_utc_datetime(&(naive - chrono::Duration::seconds(i64::from(secs))))
-        }
-    }
+    klar_engine::site::local_time::instant_at_local(tz, naive).unwrap_or_else(|| naive.and_utc())
 }
 
 /// A time zone by IANA name (`Europe/Copenhagen`) or Windows name (`Romance Standard Time`).
@@ -160,10 +150,11 @@ mod tests {
 
     #[test]
     fn dst_days() {
-        // 2026-03-29: 02:00 -> 03:00 in Copenhagen. 02:30 does not exist; it is read as 03:30.
+        // 2026-03-29: 02:00 -> 03:00 in Copenhagen. 02:30 does not exist; it is read as the
+        // first instant after the gap, 03:00 (klar's one DST policy).
         assert_eq!(
             parse_datetime("29-03-2026 02:30:00", Copenhagen).unwrap(),
-            utc("2026-03-29T01:30:00Z")
+            utc("2026-03-29T01:00:00Z")
         );
         assert_eq!(
             parse_datetime("29-03-2026 03:30:00", Copenhagen).unwrap(),

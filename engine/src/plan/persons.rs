@@ -13,8 +13,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rayon::prelude::*;
 
+use super::Target;
+use super::doors::report_denied_grants;
 use super::types::{Booked, BookingRef, Plan, PlanEntry, PlanWarning, PlannedWindow, WarningKind};
-use super::{Target, report_denied_grants};
 use crate::model::{Booking, BookingId, Person, PersonKey, SourceName, Window, union};
 
 /// What tells two records under one key apart: the name as people write it, and the

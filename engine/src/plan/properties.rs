@@ -51,6 +51,7 @@ impl RuleRuntime for Margins {
                             window,
                         },
                         rule: rule.clone(),
+                        core: Default::default(),
                     })
                     .collect())
             })

@@ -1,7 +1,9 @@
 //! Planner tests with a native rule runtime, so they test the planner and nothing else.
 
 use super::*;
-use crate::model::{BookingStatus, DayKind, DoorId, GroupId, Person, PersonKey, ZoneId};
+use crate::model::{
+    BookingStatus, DayKind, DoorId, DoorLevel, Effect, GroupId, Person, PersonKey, ZoneId,
+};
 use crate::rules::{PackInfo, RuleError, RuleErrorKind, RuleLocation, RuntimeKind};
 use crate::site::Room;
 use chrono::TimeZone;
@@ -32,6 +34,7 @@ impl RuleRuntime for NativePack {
                                     line: 1,
                                     column: 0,
                                 },
+                                core: Default::default(),
                             })
                             .collect()
                     })
@@ -398,7 +401,8 @@ fn day_types_span_local_midnights_across_dst() {
     });
     let site = site();
     let now = Utc.with_ymd_and_hms(2027, 3, 27, 12, 0, 0).unwrap();
-    let b = booking("A", "1", now, now + Duration::hours(1));
+    let start = Utc.with_ymd_and_hms(2027, 3, 28, 10, 0, 0).unwrap();
+    let b = booking("A", "1", start, start + Duration::hours(1));
     let p = plan(&PlanInput {
         bookings: &[b],
         packs: &rules,
@@ -422,3 +426,63 @@ fn day_types_span_local_midnights_across_dst() {
         ]
     );
 }
+
+/// The test site with `[site]` keys replaced or added (`text` is TOML inserted under `[site]`,
+/// before `[site.caps]`).
+fn site_with(text: &str) -> SiteConfig {
+    let s = SiteConfig::parse(
+        &SITE.replace("[site.caps]\n", &format!("{text}\n[site.caps]\n")),
+        Path::new("site.toml"),
+        PathBuf::new(),
+    )
+    .unwrap();
+    s.validate().unwrap();
+    s
+}
+
+fn plan_at(
+    site: &SiteConfig,
+    bookings: &[Booking],
+    packs: &[Arc<dyn RuleRuntime>],
+    now: DateTime<Utc>,
+) -> Plan {
+    plan(&PlanInput {
+        bookings,
+        packs,
+        site,
+        now,
+    })
+}
+
+/// A pack named `name` deciding with `decide`.
+fn named_pack(
+    name: &str,
+    decide: impl Fn(&Booking, &Room, &Ctx) -> Result<Vec<Effect>, String> + Send + Sync + 'static,
+) -> Arc<dyn RuleRuntime> {
+    Arc::new(NativePack {
+        info: PackInfo {
+            name: name.into(),
+            version: "1.0.0".into(),
+            runtime: RuntimeKind::Rhai,
+            dir: PathBuf::new(),
+            settings: Default::default(),
+        },
+        decide: Box::new(decide),
+    })
+}
+
+fn w(from: DateTime<Utc>, to: DateTime<Utc>) -> Window {
+    Window::new(from, to).unwrap()
+}
+
+fn level(d: &str, level: DoorLevel) -> Target {
+    Target::Door {
+        door: DoorId::new(d),
+        level,
+    }
+}
+
+mod doors;
+mod fail_closed;
+mod holidays;
+mod time;

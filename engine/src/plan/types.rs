@@ -24,8 +24,13 @@ pub struct Plan {
     pub conflicts: Vec<Conflict>,
     /// Windows moved or cut by the site's caps.
     pub adjustments: Vec<Adjustment>,
-    /// Bookings a rule failed on; they got no effects (fail closed).
+    /// Bookings a rule failed on (fail closed per pack: see `fail_closed`).
     pub errors: Vec<RuleError>,
+    /// For each booking a pack failed on, what of it stays in force: the restrictive effects of
+    /// every pack, a failing pack's last good decision, and whether the booking's permissive
+    /// effects were withheld.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fail_closed: Vec<FailClosed>,
     /// Bookings that cannot be used (end before start, ...).
     pub rejected: Vec<Rejected>,
     /// Bookings of resources no room is bound to.
@@ -271,13 +276,48 @@ pub struct Adjustment {
     pub after: Option<Window>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AdjustmentKind {
-    /// Longer than `caps.max_window_hours`: cut.
+    /// Longer than `caps.max_window_hours`: cut. Applied to the merged window of a target, and
+    /// reported once for each booking behind it.
     MaxLength,
     /// Started before `caps.earliest_local`: moved.
     EarliestStart,
+    /// Reached further than `[site.safety]` allows before the booking's start or after its end
+    /// (a day type: a date that period does not touch): cut.
+    SafetyMargin,
+}
+
+/// A booking some pack failed on, and how it was planned. An error never opens anything:
+/// - every restrictive effect (a door at card, card + PIN or locked, a deny, a holiday) of the
+///   packs that decided it stays in force;
+/// - a failing pack's last good decision for the booking stays in force: its restrictive parts
+///   always;
+/// - the booking's permissive effects (unlock, disarm, switch on, grant, shared exception,
+///   special days), from the last good decisions and from the other packs, stay only if every
+///   failing pack has a last good decision for the booking's current times (start and end
+///   unchanged); otherwise they are withheld.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailClosed {
+    pub booking: BookingRef,
+    /// The packs that failed on it; their errors are in the plan's `errors`.
+    pub failed: Vec<String>,
+    /// Failing packs whose last good decision for the booking stays in force.
+    pub last_good: Vec<LastGoodUse>,
+    /// The permissive targets withheld (as the plan names targets), if any.
+    pub withheld: Vec<String>,
+}
+
+/// A failing pack's last good decision, kept in force for its booking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastGoodUse {
+    pub pack: String,
+    pub pack_version: String,
+    pub decided_at: DateTime<Utc>,
+    /// The whole decision (every failing pack has one for the booking's current times), or its
+    /// restrictive parts only.
+    pub whole: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -298,6 +338,7 @@ impl Plan {
             conflicts: Vec::new(),
             adjustments: Vec::new(),
             errors: Vec::new(),
+            fail_closed: Vec::new(),
             rejected: Vec::new(),
             unbound: Vec::new(),
             warnings: Vec::new(),

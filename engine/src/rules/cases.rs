@@ -38,7 +38,9 @@ use super::pack::PackManifest;
 use super::{Ctx, Decision, RuleRuntime};
 use crate::model::{Booking, Window};
 use crate::plan::{Plan, PlanInput, plan};
-use crate::site::{Caps, HolidayPeriod, PublicHolidays, Room, RulesConfig, Site, SiteConfig};
+use crate::site::{
+    Caps, HolidayPeriod, PublicHolidays, Room, RulesConfig, Safety, Site, SiteConfig,
+};
 
 /// One case file, parsed.
 #[derive(Debug, Clone, Deserialize)]
@@ -75,7 +77,15 @@ pub struct CaseSite {
     #[serde(default)]
     pub caps: Caps,
     #[serde(default)]
+    pub safety: Safety,
+    #[serde(default = "yes")]
+    pub write_holidays: bool,
+    #[serde(default)]
     pub rooms: BTreeMap<String, Room>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for CaseSite {
@@ -86,6 +96,8 @@ impl Default for CaseSite {
             public_holidays: PublicHolidays::default(),
             holiday_periods: Vec::new(),
             caps: Caps::default(),
+            safety: Safety::default(),
+            write_holidays: true,
             rooms: BTreeMap::new(),
         }
     }
@@ -124,6 +136,8 @@ impl Case {
                 public_holidays: self.site.public_holidays,
                 holiday_periods: self.site.holiday_periods.clone(),
                 caps: self.site.caps.clone(),
+                safety: self.site.safety,
+                write_holidays: self.site.write_holidays,
             },
             rules: RulesConfig {
                 packs: Vec::new(),

@@ -4,6 +4,7 @@
 //! `decide(booking, room, ctx) -> [effect]`. Runtimes (Rhai, Wasm) live in their own modules
 //! and convert their own types to the engine's model in one place each.
 
+pub mod bounds;
 pub mod cases;
 pub mod pack;
 pub mod rhai;
@@ -16,7 +17,7 @@ use chrono::{Datelike, NaiveDateTime};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Booking, BookingId, Effect};
+use crate::model::{Booking, BookingId, Effect, Window};
 use crate::site::{Room, SiteConfig};
 
 /// A loaded, compiled rule pack that can decide bookings.
@@ -62,6 +63,30 @@ pub enum RuntimeKind {
 pub struct RuledEffect {
     pub effect: Effect,
     pub rule: RuleLocation,
+    /// Which part of the window is the booking's core time.
+    #[serde(default, skip_serializing_if = "Core::is_booking")]
+    pub core: Core,
+}
+
+/// Which part of an effect's window is its booking's core time. Where two bookings ask one door
+/// for different levels at the same time, one booking's core time wins over another's margin
+/// (and between two cores, or two margins, the more secure level wins).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Core {
+    /// The booking's own period `[start, end)`: the default, so every pack gets it unchanged.
+    #[default]
+    Booking,
+    /// This period (clipped to the window): a rule's `core(effect, from, to)`.
+    Window(Window),
+    /// None of it: the whole window is margin, a rule's `margin(effect)`.
+    Margin,
+}
+
+impl Core {
+    pub fn is_booking(&self) -> bool {
+        matches!(self, Core::Booking)
+    }
 }
 
 /// A place in a rule file: `school/rules/doors.rhai:12:5`. For Wasm, `file` is the component

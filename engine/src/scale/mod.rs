@@ -17,14 +17,16 @@ pub mod native;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 
 use crate::model::{
     Booking, BookingId, BookingStatus, DoorId, GroupId, OutputId, Person, ResourceId, Secret,
     SourceName, ZoneId,
 };
-use crate::site::{Caps, PublicHolidays, Room, RulesConfig, Site, SiteConfig, SourceConfig};
+use crate::site::{
+    Caps, PublicHolidays, Room, RulesConfig, Safety, Site, SiteConfig, SourceConfig,
+};
 
 /// The source holding meeting rooms and classrooms (a Pronestor Planner: one location per
 /// building).
@@ -476,6 +478,8 @@ pub fn generate(spec: &ScaleSpec) -> ScaleSite {
                 max_window_hours: Some(14),
                 earliest_local: NaiveTime::from_hms_opt(5, 0, 0),
             },
+            safety: Safety::default(),
+            write_holidays: true,
         },
         rules: RulesConfig::default(),
         sources: vec![
@@ -528,20 +532,12 @@ fn source_config(name: &str, kind: &str) -> SourceConfig {
     }
 }
 
-/// A local wall-clock time on `date` as a UTC instant (the earlier one in a DST fold; a time
-/// in a DST gap moves an hour on).
+/// A local wall-clock time on `date` as a UTC instant, by the site's one DST policy.
 fn local(tz: Tz, date: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
     let naive = date
         .and_hms_opt(hour.min(23), minute.min(59), 0)
         .expect("hour and minute are clamped");
-    tz.from_local_datetime(&naive)
-        .earliest()
-        .or_else(|| {
-            tz.from_local_datetime(&(naive + Duration::hours(1)))
-                .earliest()
-        })
-        .expect("an hour after a DST gap exists")
-        .with_timezone(&Utc)
+    crate::site::local_time::instant_at_local(tz, naive).expect("a generated date is mid-calendar")
 }
 
 #[cfg(test)]

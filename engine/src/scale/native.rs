@@ -100,6 +100,7 @@ impl RuleRuntime for NativeMargins {
                             .map(|effect| RuledEffect {
                                 effect,
                                 rule: self.rule.clone(),
+                                core: Default::default(),
                             })
                             .collect()
                     })

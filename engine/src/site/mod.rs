@@ -5,8 +5,10 @@
 //! parsed by their owners, so the engine knows no vendor.
 
 pub mod holidays;
+pub mod local_time;
 #[cfg(test)]
 mod props;
+mod safety;
 pub mod toml_time;
 
 use std::collections::BTreeMap;
@@ -16,7 +18,9 @@ use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{DoorId, GroupId, OutputId, ZoneId};
+use crate::model::{DayKind, DoorId, GroupId, OutputId, ZoneId};
+
+pub use safety::{MAX_MARGIN_MINUTES, Retention, Safety};
 
 /// The whole `site.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -72,6 +76,17 @@ pub struct Site {
     pub holiday_periods: Vec<HolidayPeriod>,
     #[serde(default)]
     pub caps: Caps,
+    /// The longest margins a booking's windows may have (`[site.safety]`).
+    #[serde(default)]
+    pub safety: Safety,
+    /// Public holidays and holiday periods inside the horizon become day types in the
+    /// controller's special-day calendar (`holiday`, or each period's own `day_type`).
+    #[serde(default = "yes")]
+    pub write_holidays: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Site {
@@ -156,6 +171,21 @@ pub struct HolidayPeriod {
     /// Inclusive.
     #[serde(deserialize_with = "toml_time::date")]
     pub to: NaiveDate,
+    /// The day type its dates get on the controller: `"holiday"` (the default), one of the
+    /// installation's fictive day types (`"skoleferie"`), or `"none"` (not written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day_type: Option<String>,
+}
+
+impl HolidayPeriod {
+    /// The day type the period's dates get on the controller, if any.
+    pub fn controller_day(&self) -> Option<DayKind> {
+        match self.day_type.as_deref().map(str::trim) {
+            None => Some(DayKind::Holiday),
+            Some(name) if name.eq_ignore_ascii_case("none") => None,
+            Some(name) => Some(DayKind::parse(name)),
+        }
+    }
 }
 
 /// Limits every plan obeys, whatever the rules ask for.
@@ -296,7 +326,14 @@ impl SiteConfig {
         if self.site.caps.max_window_hours == Some(0) {
             return Err("site.caps.max_window_hours must be at least 1".into());
         }
+        self.site.safety.validate()?;
         for p in &self.site.holiday_periods {
+            if p.day_type.as_deref().is_some_and(|d| d.trim().is_empty()) {
+                return Err(format!(
+                    "holiday period {:?}: day_type must not be empty (\"holiday\", a fictive day type, or \"none\")",
+                    p.name
+                ));
+            }
             if p.to < p.from {
                 return Err(format!(
                     "holiday period {:?} ends ({}) before it starts ({})",
@@ -349,6 +386,14 @@ impl SiteConfig {
             .iter()
             .find(|p| p.from <= date && date <= p.to)
             .map(|p| p.name.as_str())
+    }
+
+    /// How long a booking stays in force after it ends (see [`Retention`]).
+    pub fn retention(&self) -> Retention {
+        Retention {
+            time_zone: self.site.time_zone,
+            safety: self.site.safety,
+        }
     }
 
     /// The public holiday on `date`, if the site observes one.

@@ -1,6 +1,7 @@
 //! The SQLite store: last good snapshot per source, what was applied to each controller, the
-//! rule-pack versions seen, and the audit log (each change with booking, rule, pack version,
-//! before/after and reason).
+//! rule-pack versions seen, the audit log (each change with booking, rule, pack version,
+//! before/after and reason), and each pack's last good decision per booking (so a pack that
+//! fails after a restart still falls back on it).
 //!
 //! The schema is migrated from its first version on, by `PRAGMA user_version`: each migration
 //! runs once, in a transaction. A file that is not a klar store, or is damaged, is a
@@ -13,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Booking, SourceName, Window};
-use crate::plan::PackRef;
+use crate::plan::{DecisionKey, PackDecision, PackRef};
 use crate::reconcile::{AppliedWindow, AuditChange, ChangeReason};
 
 /// The migrations, in order; `user_version` is the number applied.
@@ -56,6 +57,14 @@ const MIGRATIONS: &[&str] = &[
          before TEXT NOT NULL,
          after TEXT NOT NULL,
          reason TEXT NOT NULL
+     );",
+    // 2: each pack's last good decision per booking (the planner's memory).
+    "CREATE TABLE decisions (
+         source TEXT NOT NULL,
+         booking TEXT NOT NULL,
+         pack TEXT NOT NULL,
+         row TEXT NOT NULL,
+         PRIMARY KEY (source, booking, pack)
      );",
 ];
 
@@ -451,6 +460,54 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// Every pack's last good decision per booking.
+    pub fn decisions(&self) -> Result<Vec<PackDecision>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT row FROM decisions ORDER BY source, booking, pack")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let text = row.map_err(|e| self.err(e))?;
+            out.push(serde_json::from_str(&text).map_err(|e| StoreError::Encoding(e.to_string()))?);
+        }
+        Ok(out)
+    }
+
+    /// Writes changed decisions and deletes those no longer kept, in one transaction.
+    pub fn save_decisions(
+        &mut self,
+        upserts: &[&PackDecision],
+        deletes: &[&DecisionKey],
+    ) -> Result<(), StoreError> {
+        if upserts.is_empty() && deletes.is_empty() {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let e = |e: rusqlite::Error| classify(&path, e);
+        let tx = self.conn.transaction().map_err(e)?;
+        for k in deletes {
+            tx.execute(
+                "DELETE FROM decisions WHERE source = ?1 AND booking = ?2 AND pack = ?3",
+                params![k.source.as_str(), k.booking.as_str(), k.pack],
+            )
+            .map_err(e)?;
+        }
+        for d in upserts {
+            let row = serde_json::to_string(d).map_err(|e| StoreError::Encoding(e.to_string()))?;
+            tx.execute(
+                "INSERT INTO decisions (source, booking, pack, row) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (source, booking, pack) DO UPDATE SET row = excluded.row",
+                params![d.source.as_str(), d.booking.as_str(), d.pack, row],
+            )
+            .map_err(e)?;
+        }
+        tx.commit().map_err(e)
     }
 
     /// The action lines of the last apply to a controller, if any.

@@ -189,3 +189,71 @@ fn the_store_and_its_journals_are_readable_by_their_owner_only() {
         assert_eq!(mode(&journal), 0o600);
     }
 }
+
+#[test]
+fn last_good_decisions_survive_a_restart_and_only_changes_are_written() {
+    use crate::plan::{Decisions, PackDecision};
+    use crate::rules::RuledEffect;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("klar.db");
+    let decision = |pack: &str, booking: &str| PackDecision {
+        source: "halls".into(),
+        booking: booking.into(),
+        pack: pack.into(),
+        pack_version: "1.0.0".into(),
+        start: at(16),
+        end: at(18),
+        decided_at: at(9),
+        effects: vec![RuledEffect {
+            effect: crate::model::Effect::DoorMode {
+                door: "D-1".into(),
+                level: crate::model::DoorLevel::CardPin,
+                window: Window::new(at(16), at(18)).unwrap(),
+            },
+            rule: RuleLocation {
+                file: "rules/exam.rhai".into(),
+                line: 3,
+                column: 5,
+            },
+            core: Default::default(),
+        }],
+        inputs: None,
+    };
+    let first = Decisions::from_list([decision("exam", "B-1"), decision("notify", "B-1")]);
+    let mut store = Store::open(&path).unwrap();
+    let none = Decisions::default();
+    let (upserts, deletes) = first.changes_from(&none);
+    assert_eq!((upserts.len(), deletes.len()), (2, 0));
+    store.save_decisions(&upserts, &deletes).unwrap();
+    drop(store);
+    // After a restart: the same decisions; then one goes and one is added.
+    let mut store = Store::open(&path).unwrap();
+    let loaded = Decisions::from_list(store.decisions().unwrap());
+    assert_eq!(loaded, first);
+    let second = Decisions::from_list([decision("exam", "B-1"), decision("exam", "B-2")]);
+    let (upserts, deletes) = second.changes_from(&loaded);
+    assert_eq!(upserts.len(), 1, "only B-2 is new");
+    assert_eq!(deletes.len(), 1, "notify's decision goes");
+    store.save_decisions(&upserts, &deletes).unwrap();
+    assert_eq!(Decisions::from_list(store.decisions().unwrap()), second);
+}
+
+#[test]
+fn a_first_version_store_is_migrated_keeping_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("klar.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO source_snapshots (source, fetched_at, bookings) VALUES ('halls', ?1, '[]')",
+            [at(9).to_rfc3339()],
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert!(store.snapshot(&"halls".into()).unwrap().is_some());
+    assert!(store.decisions().unwrap().is_empty());
+}

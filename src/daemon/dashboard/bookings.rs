@@ -22,7 +22,7 @@ pub struct Params {
 pub struct BookingRow {
     #[serde(flatten)]
     pub booking: BookingView,
-    /// Windows the plan holds for it: `door D-HAL-N unlocked 15:45 .. 18:15 by rules/doors.rhai:12 (school 1.0.0)`.
+    /// Windows the plan holds for it: `door D-HAL-N unlocked 15:45 .. 18:15 by rules/doors.rhai:12 (school 1.1.0)`.
     pub caused: Vec<String>,
     /// What went wrong with it: rule errors, windows cut by caps, conflicts lost, no room.
     pub problems: Vec<String>,

@@ -228,7 +228,7 @@ pub async fn page(State(web): State<Web>, Query(p): Query<Params>) -> axum::resp
     {
         list(
             &mut h,
-            "Bookings a rule failed on (no effects)",
+            "Bookings a rule failed on (fail closed)",
             &plan.rule_errors,
         );
     }

@@ -56,12 +56,41 @@ impl When {
     }
 }
 
+/// An event's length, RFC 5545 style: `nominal` is counted on the wall clock (days and weeks of
+/// a DURATION, and DTEND - DTSTART in one zone, so a 17:00-19:00 event stays so after a DST
+/// change), `exact` on the instant (hours, minutes and seconds of a DURATION: `PT3H` is three
+/// real hours, also across a DST change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Length {
+    nominal: chrono::Duration,
+    exact: chrono::Duration,
+}
+
+impl Length {
+    fn nominal(d: chrono::Duration) -> Length {
+        Length {
+            nominal: d,
+            exact: chrono::Duration::zero(),
+        }
+    }
+    fn exact(d: chrono::Duration) -> Length {
+        Length {
+            nominal: chrono::Duration::zero(),
+            exact: d,
+        }
+    }
+    /// The longest real time it can span (a nominal day is at most 25 hours).
+    fn at_most(&self) -> Option<chrono::Duration> {
+        let days = self.nominal.abs().num_days().checked_add(1)?;
+        chrono::Duration::try_hours(days.checked_mul(25)?)?.checked_add(&self.exact.abs())
+    }
+}
+
 struct Event<'a> {
     component: &'a Component<'a>,
     uid: String,
     start: When,
-    /// Wall-clock length (nominal), so a 17:00-19:00 event stays so after a DST change.
-    length: chrono::Duration,
+    length: Length,
     recurrence_id: Option<DateTime<Utc>>,
     cancelled: bool,
 }
@@ -107,7 +136,7 @@ pub fn expand(text: &str, target: &Target, window: &Window) -> Result<Vec<Bookin
         if let Some(rid) = e.recurrence_id {
             push(
                 &mut out,
-                booking(e, target, default_tz, e.start.utc(), Some(rid)),
+                booking(e, target, e.start.utc(), e.start.naive(), Some(rid)),
                 window,
             );
             continue;
@@ -115,18 +144,18 @@ pub fn expand(text: &str, target: &Target, window: &Window) -> Result<Vec<Bookin
         if prop(e.component, "RRULE").is_none() && prop(e.component, "RDATE").is_none() {
             push(
                 &mut out,
-                booking(e, target, default_tz, e.start.utc(), None),
+                booking(e, target, e.start.utc(), e.start.naive(), None),
                 window,
             );
             continue;
         }
-        for start in occurrences(e, window, default_tz)? {
+        for (start, wall) in occurrences(e, window, default_tz)? {
             if overrides.contains_key(&(e.uid.clone(), start)) {
                 continue;
             }
             push(
                 &mut out,
-                booking(e, target, default_tz, start, Some(start)),
+                booking(e, target, start, wall, Some(start)),
                 window,
             );
         }
@@ -208,16 +237,16 @@ fn event<'a>(c: &'a Component<'a>, default_tz: Tz) -> Result<Event<'a>, String> 
     let length = if let Some(dtend) = prop(c, "DTEND") {
         let end = when(dtend.val.as_str(), dtend, default_tz)?;
         match (start, end) {
-            (When::Utc(a), When::Utc(b)) => b - a,
-            _ if start.tz() == end.tz() => end.naive() - start.naive(),
-            _ => end.utc() - start.utc(),
+            (When::Utc(a), When::Utc(b)) => Length::exact(b - a),
+            _ if start.tz() == end.tz() => Length::nominal(end.naive() - start.naive()),
+            _ => Length::exact(end.utc() - start.utc()),
         }
     } else if let Some(d) = prop(c, "DURATION") {
         duration(d.val.as_str()).ok_or_else(|| format!("bad DURATION {:?}", d.val.as_str()))?
     } else if matches!(start, When::Date(..)) {
-        chrono::Duration::days(1)
+        Length::nominal(chrono::Duration::days(1))
     } else {
-        chrono::Duration::zero()
+        Length::exact(chrono::Duration::zero())
     };
     let recurrence_id = match prop(c, "RECURRENCE-ID") {
         Some(p) => Some(when(p.val.as_str(), p, default_tz)?.utc()),
@@ -235,15 +264,17 @@ fn event<'a>(c: &'a Component<'a>, default_tz: Tz) -> Result<Event<'a>, String> 
     })
 }
 
-/// `PT2H`, `P1D`, `PT1H30M`, `P1W`, `-PT15M`.
-fn duration(text: &str) -> Option<chrono::Duration> {
+/// `PT2H`, `P1D`, `PT1H30M`, `P1W`, `-PT15M`: weeks and days are nominal, hours, minutes and
+/// seconds exact (RFC 5545 3.3.6).
+fn duration(text: &str) -> Option<Length> {
     let t = text.trim();
     let (sign, t) = match t.strip_prefix('-') {
         Some(rest) => (-1, rest),
         None => (1, t.strip_prefix('+').unwrap_or(t)),
     };
     let t = t.strip_prefix('P')?;
-    let mut total = chrono::Duration::zero();
+    let mut nominal = chrono::Duration::zero();
+    let mut exact = chrono::Duration::zero();
     let mut number = String::new();
     let mut in_time = false;
     for ch in t.chars() {
@@ -254,72 +285,94 @@ fn duration(text: &str) -> Option<chrono::Duration> {
                 let n: i64 = number.parse().ok()?;
                 number.clear();
                 // A length past chrono's range is a bad value, not a panic.
-                let part = match (unit, in_time) {
-                    ('W', false) => chrono::Duration::try_weeks(n),
-                    ('D', false) => chrono::Duration::try_days(n),
-                    ('H', true) => chrono::Duration::try_hours(n),
-                    ('M', true) => chrono::Duration::try_minutes(n),
-                    ('S', true) => chrono::Duration::try_seconds(n),
+                match (unit, in_time) {
+                    ('W', false) => {
+                        nominal = nominal.checked_add(&chrono::Duration::try_weeks(n)?)?
+                    }
+                    ('D', false) => {
+                        nominal = nominal.checked_add(&chrono::Duration::try_days(n)?)?
+                    }
+                    ('H', true) => exact = exact.checked_add(&chrono::Duration::try_hours(n)?)?,
+                    ('M', true) => exact = exact.checked_add(&chrono::Duration::try_minutes(n)?)?,
+                    ('S', true) => exact = exact.checked_add(&chrono::Duration::try_seconds(n)?)?,
                     _ => return None,
-                }?;
-                total = total.checked_add(&part)?;
+                }
             }
         }
     }
-    number.is_empty().then_some(total * sign)
+    number.is_empty().then_some(Length {
+        nominal: nominal * sign,
+        exact: exact * sign,
+    })
 }
 
-/// The UTC starts of a recurring event's occurrences that may overlap `window`, EXDATEs removed.
+/// The starts of a recurring event's occurrences that may overlap `window`, EXDATEs removed:
+/// each as an instant and as the wall-clock time the rule gives it.
+///
+/// The rule is expanded on the wall clock (a weekly 17:00 stays 17:00 across DST), and each
+/// wall-clock start becomes an instant by klar's one DST policy
+/// ([`klar_engine::site::local_time`]): an occurrence in the spring gap starts when the gap
+/// ends. (Letting the recurrence library place it would be another policy: it shifts by the
+/// gap.)
 fn occurrences(
     e: &Event<'_>,
     window: &Window,
     default_tz: Tz,
-) -> Result<Vec<DateTime<Utc>>, String> {
+) -> Result<Vec<(DateTime<Utc>, NaiveDateTime)>, String> {
     let tz = e.start.tz();
-    let dtstart_line = match e.start {
-        When::Utc(t) => format!("DTSTART:{}", t.format("%Y%m%dT%H%M%SZ")),
-        other => format!(
-            "DTSTART;TZID={}:{}",
-            tz.name(),
-            other.naive().format("%Y%m%dT%H%M%S")
-        ),
+    let floating = !matches!(e.start, When::Utc(_));
+    // Wall-clock time of an instant, and the instant of a wall-clock time.
+    let wall = |t: DateTime<Utc>| {
+        if floating {
+            t.with_timezone(&tz).naive_local()
+        } else {
+            t.naive_utc()
+        }
     };
-    let mut text = dtstart_line;
+    let instant = |n: NaiveDateTime| {
+        if floating {
+            local_to_utc(n, tz)
+        } else {
+            n.and_utc()
+        }
+    };
+    // The recurrence library sees wall-clock times as if they were UTC: no zone, no DST.
+    let mut text = format!("DTSTART:{}", e.start.naive().format("%Y%m%dT%H%M%SZ"));
     for p in props(e.component, "RRULE") {
         text.push_str("\nRRULE:");
-        text.push_str(&until_in_utc(p.val.as_str(), tz));
+        text.push_str(&until_on_the_wall(p.val.as_str(), &wall));
     }
     let set: rrule::RRuleSet = text
         .parse()
         .map_err(|err: rrule::RRuleError| format!("RRULE: {err}"))?;
-    let rtz = rrule::Tz::Tz(tz);
-    let to_rtz = |t: DateTime<Utc>| t.with_timezone(&rtz);
+    let on_wall = |n: NaiveDateTime| n.and_utc().with_timezone(&rrule::Tz::UTC);
     let mut set = set;
     for p in props(e.component, "RDATE") {
         for v in p.val.as_str().split(',') {
             if let Ok(w) = when(v, p, default_tz) {
-                set = set.rdate(to_rtz(w.utc()));
+                set = set.rdate(on_wall(wall_of(w, e.start, &wall)));
             }
         }
     }
     for p in props(e.component, "EXDATE") {
         for v in p.val.as_str().split(',') {
             let w = when(v, p, default_tz)?;
-            let at = match (w, e.start) {
-                // A date-only EXDATE removes the occurrence on that local day.
-                (When::Date(d, _), start) => local_to_utc(d.and_time(start.naive().time()), tz),
-                (w, _) => w.utc(),
-            };
-            set = set.exdate(to_rtz(at));
+            set = set.exdate(on_wall(wall_of(w, e.start, &wall)));
         }
     }
-    let length = e.length.max(chrono::Duration::zero());
-    // Wide enough that any occurrence overlapping the window is included.
-    let from = length
-        .checked_add(&chrono::Duration::days(1))
-        .and_then(|back| window.from.checked_sub_signed(back))
-        .unwrap_or(DateTime::<Utc>::MIN_UTC);
-    let set = set.after(to_rtz(from)).before(to_rtz(window.to));
+    // Wide enough that any occurrence overlapping the window is included (a day either side
+    // for the zone's offset).
+    let day = chrono::Duration::days(1);
+    let from = e
+        .length
+        .at_most()
+        .and_then(|length| length.checked_add(&day))
+        .and_then(|back| wall(window.from).checked_sub_signed(back))
+        .unwrap_or(NaiveDateTime::MIN);
+    let to = wall(window.to)
+        .checked_add_signed(day)
+        .unwrap_or(NaiveDateTime::MAX);
+    let set = set.after(on_wall(from)).before(on_wall(to));
     let result = set.all(u16::MAX);
     if result.limited {
         warn!(uid = %e.uid, "Recurrence expansion stopped at its limit; later occurrences are not read.");
@@ -327,16 +380,34 @@ fn occurrences(
     Ok(result
         .dates
         .into_iter()
-        .map(|d| d.with_timezone(&Utc))
+        .map(|d| {
+            let n = d.naive_utc();
+            (instant(n), n)
+        })
         .collect())
 }
 
-/// RRULE's UNTIL must be UTC when DTSTART has a zone; calendars often write it floating.
-fn until_in_utc(rule: &str, tz: Tz) -> String {
+/// The wall-clock time an RDATE or EXDATE names: an instant's, a local time's (read in its
+/// own zone), or a date's at the event's start time of day.
+fn wall_of(w: When, start: When, wall: &impl Fn(DateTime<Utc>) -> NaiveDateTime) -> NaiveDateTime {
+    match w {
+        When::Date(d, _) => d.and_time(start.naive().time()),
+        When::Local(n, tz) if tz == start.tz() => n,
+        other => wall(other.utc()),
+    }
+}
+
+/// RRULE's UNTIL on the wall clock the expansion runs on: a UTC UNTIL becomes the event's
+/// wall-clock time, a floating one is taken as written (a date: its last second).
+fn until_on_the_wall(rule: &str, wall: &impl Fn(DateTime<Utc>) -> NaiveDateTime) -> String {
     rule.split(';')
         .map(|part| match part.split_once('=') {
-            Some((k, v)) if k.eq_ignore_ascii_case("UNTIL") && !v.ends_with('Z') => {
-                let naive = if v.len() == 8 {
+            Some((k, v)) if k.eq_ignore_ascii_case("UNTIL") => {
+                let naive = if let Some(z) = v.strip_suffix('Z') {
+                    NaiveDateTime::parse_from_str(z, "%Y%m%dT%H%M%S")
+                        .ok()
+                        .map(|n| wall(n.and_utc()))
+                } else if v.len() == 8 {
                     NaiveDate::parse_from_str(v, "%Y%m%d")
                         .ok()
                         .and_then(|d| d.and_hms_opt(23, 59, 59))
@@ -344,7 +415,7 @@ fn until_in_utc(rule: &str, tz: Tz) -> String {
                     NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S").ok()
                 };
                 match naive {
-                    Some(n) => format!("UNTIL={}", local_to_utc(n, tz).format("%Y%m%dT%H%M%SZ")),
+                    Some(n) => format!("UNTIL={}", n.format("%Y%m%dT%H%M%SZ")),
                     None => part.to_owned(),
                 }
             }
@@ -370,24 +441,25 @@ fn unescape(s: &str) -> String {
         .to_owned()
 }
 
+/// The booking of one occurrence starting at `start`, which the event's rule (or its own
+/// DTSTART) writes as `wall` on the wall clock.
 fn booking(
     e: &Event<'_>,
     target: &Target,
-    _default_tz: Tz,
     start: DateTime<Utc>,
+    wall: NaiveDateTime,
     recurrence: Option<DateTime<Utc>>,
 ) -> Option<Booking> {
-    // The end follows the wall clock from the occurrence's local start.
-    // An end past chrono's range (an absurd length) gives no booking rather than a panic.
+    // The nominal part follows the wall clock from the occurrence's local start, the exact part
+    // the instant after it. An end past chrono's range (an absurd length) gives no booking
+    // rather than a panic.
     let end = match e.start {
-        When::Utc(_) => start.checked_add_signed(e.length)?,
-        other => local_to_utc(
-            start
-                .with_timezone(&other.tz())
-                .naive_local()
-                .checked_add_signed(e.length)?,
-            other.tz(),
-        ),
+        When::Utc(_) => start
+            .checked_add_signed(e.length.nominal)?
+            .checked_add_signed(e.length.exact)?,
+        // From the wall-clock start as written, even where it lies in a DST gap.
+        other => local_to_utc(wall.checked_add_signed(e.length.nominal)?, other.tz())
+            .checked_add_signed(e.length.exact)?,
     };
     if end <= start {
         return None;
@@ -476,25 +548,41 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(duration("PT1H30M"), Some(chrono::Duration::minutes(90)));
-        assert_eq!(duration("P1W"), Some(chrono::Duration::weeks(1)));
-        assert_eq!(duration("-PT15M"), Some(chrono::Duration::minutes(-15)));
+        let m = chrono::Duration::minutes;
+        assert_eq!(duration("PT1H30M"), Some(Length::exact(m(90))));
+        assert_eq!(
+            duration("P1W"),
+            Some(Length::nominal(chrono::Duration::weeks(1)))
+        );
+        assert_eq!(
+            duration("P1DT2H"),
+            Some(Length {
+                nominal: chrono::Duration::days(1),
+                exact: m(120)
+            })
+        );
+        assert_eq!(duration("-PT15M"), Some(Length::exact(m(-15))));
         assert_eq!(duration("1H"), None);
-        // Past chrono's range: a bad value, not a panic.
         assert_eq!(duration("P15250284453W"), None);
         assert_eq!(duration("P999999999999999D"), None);
     }
 
     #[test]
-    fn until_becomes_utc() {
+    fn until_goes_on_the_wall_clock() {
         let tz = chrono_tz::Europe::Copenhagen;
+        let wall = |t: DateTime<Utc>| t.with_timezone(&tz).naive_local();
+        // Floating: as written. UTC: the event's wall-clock time (17:00 CET).
         assert_eq!(
-            until_in_utc("FREQ=WEEKLY;UNTIL=20261110T170000;BYDAY=TU", tz),
-            "FREQ=WEEKLY;UNTIL=20261110T160000Z;BYDAY=TU"
+            until_on_the_wall("FREQ=WEEKLY;UNTIL=20261110T170000;BYDAY=TU", &wall),
+            "FREQ=WEEKLY;UNTIL=20261110T170000Z;BYDAY=TU"
         );
         assert_eq!(
-            until_in_utc("FREQ=DAILY;UNTIL=20261110T160000Z", tz),
-            "FREQ=DAILY;UNTIL=20261110T160000Z"
+            until_on_the_wall("FREQ=DAILY;UNTIL=20261110T160000Z", &wall),
+            "FREQ=DAILY;UNTIL=20261110T170000Z"
+        );
+        assert_eq!(
+            until_on_the_wall("FREQ=DAILY;UNTIL=20261110", &wall),
+            "FREQ=DAILY;UNTIL=20261110T235959Z"
         );
     }
 }

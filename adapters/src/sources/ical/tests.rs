@@ -151,3 +151,77 @@ fn malformed_calendars_are_errors() {
             .contains("DTSTART")
     );
 }
+
+fn one_event(lines: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:night-1\r\nSUMMARY:Nat\r\n{lines}END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+}
+
+fn ends(text: &str) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let window = Window::new(utc("2026-10-20T00:00:00Z"), utc("2026-11-10T00:00:00Z")).unwrap();
+    expand(text, &target(), &window)
+        .unwrap()
+        .iter()
+        .map(|b| (b.start, b.end))
+        .collect()
+}
+
+#[test]
+fn a_duration_across_the_dst_change_counts_hours_on_the_instant_and_days_on_the_wall_clock() {
+    // 25 October 2026, 01:30 CEST (23:30Z the day before). PT3H is three real hours: 02:30Z,
+    // which the clock shows as 03:30 CET (the clock went back an hour at 03:00 CEST).
+    let hours = one_event("DTSTART;TZID=Europe/Copenhagen:20261025T013000\r\nDURATION:PT3H\r\n");
+    assert_eq!(
+        ends(&hours),
+        [(utc("2026-10-24T23:30:00Z"), utc("2026-10-25T02:30:00Z"))]
+    );
+    // P1D is one day of the calendar: 01:30 CET the next day, 25 real hours later.
+    let day = one_event("DTSTART;TZID=Europe/Copenhagen:20261025T013000\r\nDURATION:P1D\r\n");
+    assert_eq!(
+        ends(&day),
+        [(utc("2026-10-24T23:30:00Z"), utc("2026-10-26T00:30:00Z"))]
+    );
+    // Both: the day on the wall clock, then the hour on the instant.
+    let both = one_event("DTSTART;TZID=Europe/Copenhagen:20261024T013000\r\nDURATION:P1DT1H\r\n");
+    assert_eq!(
+        ends(&both),
+        [(utc("2026-10-23T23:30:00Z"), utc("2026-10-25T00:30:00Z"))]
+    );
+    // A time in the spring gap is the first instant after it (klar's one DST policy).
+    let window = Window::new(utc("2027-03-27T00:00:00Z"), utc("2027-03-29T00:00:00Z")).unwrap();
+    let gap = one_event(
+        "DTSTART;TZID=Europe/Copenhagen:20270328T023000\r\nDTEND;TZID=Europe/Copenhagen:20270328T043000\r\n",
+    );
+    let got: Vec<_> = expand(&gap, &target(), &window)
+        .unwrap()
+        .iter()
+        .map(|b| (b.start, b.end))
+        .collect();
+    assert_eq!(
+        got,
+        [(utc("2027-03-28T01:00:00Z"), utc("2027-03-28T02:30:00Z"))]
+    );
+}
+
+#[test]
+fn a_weekly_occurrence_in_the_spring_gap_starts_when_the_gap_ends() {
+    let weekly = one_event(
+        "DTSTART;TZID=Europe/Copenhagen:20270321T023000\r\nDTEND;TZID=Europe/Copenhagen:20270321T043000\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\n",
+    );
+    let window = Window::new(utc("2027-03-20T00:00:00Z"), utc("2027-04-10T00:00:00Z")).unwrap();
+    let got: Vec<_> = expand(&weekly, &target(), &window)
+        .unwrap()
+        .iter()
+        .map(|b| (b.start, b.end))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (utc("2027-03-21T01:30:00Z"), utc("2027-03-21T03:30:00Z")),
+            // 28 March: 02:30 does not exist; the first instant after the gap is 03:00 CEST.
+            (utc("2027-03-28T01:00:00Z"), utc("2027-03-28T02:30:00Z")),
+            (utc("2027-04-04T00:30:00Z"), utc("2027-04-04T02:30:00Z")),
+        ]
+    );
+}

@@ -7,6 +7,7 @@ use super::types::{Date, Instant, PersonView, parse_date};
 use crate::model::{
     DayKind, DoorId, DoorLevel, Effect, GroupId, OutputId, PersonKey, Window, ZoneId,
 };
+use crate::rules::Core;
 
 /// An effect built by a rule, with the place of the call that built it.
 #[derive(Debug, Clone)]
@@ -14,6 +15,9 @@ pub struct ScriptEffect {
     pub effect: Effect,
     pub line: u32,
     pub column: u32,
+    /// Which part of the window is core time (`core(...)`, `margin(...)`); the booking's
+    /// period unless the rule says otherwise.
+    pub core: Core,
 }
 
 /// Thrown by a constructor given arguments that make no effect (a window that ends before it
@@ -36,6 +40,7 @@ fn built(call: &NativeCallContext, effect: Effect) -> Built {
         effect,
         line: pos.line().unwrap_or(0) as u32,
         column: pos.position().unwrap_or(0) as u32,
+        core: Core::Booking,
     })
 }
 
@@ -269,6 +274,26 @@ pub fn register(engine: &mut rhai::Engine) {
             )
         },
     );
+    // Which part of an effect is core time: `core(unlock(d, a, b), s, e)` or
+    // `unlock(d, a, b).core(s, e)`; `margin(effect)` makes all of it margin.
+    engine.register_fn(
+        "core",
+        |call: NativeCallContext, mut e: ScriptEffect, from: Instant, to: Instant| -> Built {
+            let core = window(&call, from, to)?;
+            if matches!(e.effect, Effect::DayType { .. }) {
+                return Err(bad(
+                    &call,
+                    "core: a day type has no core time (it covers whole local days)".into(),
+                ));
+            }
+            e.core = Core::Window(core);
+            Ok(e)
+        },
+    );
+    engine.register_fn("margin", |mut e: ScriptEffect| -> ScriptEffect {
+        e.core = Core::Margin;
+        e
+    });
     engine.register_fn(
         "shared_exception",
         |call: NativeCallContext, id: INT, from: Instant, to: Instant| -> Built {

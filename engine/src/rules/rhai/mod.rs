@@ -180,6 +180,24 @@ impl RhaiRuntime {
                     }),
                 })?;
         }
+        super::bounds::check_count(out.iter().map(|e| &e.effect)).map_err(|message| RuleError {
+            pack: self.info.name.clone(),
+            booking: d.booking.id.clone(),
+            kind: RuleErrorKind::BadOutput,
+            message,
+            location: None,
+        })?;
+        for e in &out {
+            super::bounds::check(&e.effect, d.booking, d.ctx.time_zone).map_err(|message| {
+                RuleError {
+                    pack: self.info.name.clone(),
+                    booking: d.booking.id.clone(),
+                    kind: RuleErrorKind::BadOutput,
+                    message,
+                    location: Some(e.rule.clone()),
+                }
+            })?;
+        }
         Ok(out)
     }
 
@@ -213,6 +231,7 @@ impl RhaiRuntime {
                         line: e.line,
                         column: e.column,
                     },
+                    core: e.core,
                 });
                 Ok(())
             }

@@ -508,3 +508,87 @@ fn an_error_in_a_helper_points_at_the_helper() {
     let loc = e.location.unwrap();
     assert_eq!((loc.file.as_str(), loc.line), ("rules/test.rhai", 5));
 }
+
+#[test]
+fn at_local_in_the_spring_gap_is_the_first_instant_after_it_and_dates_stay_in_range() {
+    // 2027-03-28: 02:30 does not exist in Copenhagen; it is 03:00 CEST (01:00Z), as everywhere
+    // in klar (the planner's earliest hour, vendors' dates, iCalendar).
+    let rt = runtime(
+        r#"fn decide(booking, room, ctx) {
+            let t = ctx.at_local("2027-03-28", "02:30");
+            if t.utc != "2027-03-28T01:00:00Z" { throw t.utc; }
+            []
+        }"#,
+    );
+    let b = booking("2027-03-27T16:00:00+01:00", "2027-03-27T18:00:00+01:00");
+    assert!(decide(&rt, &b).unwrap().is_empty());
+    // Dates and instants past the years a rule may use are errors in the rule, never a panic.
+    for expr in [
+        r#"date("+262142-12-31")"#,
+        "ctx.date + days(99999999)",
+        "booking.start + days(4000000)",
+        r#"ctx.at_local(date("9998-12-31") + days(1), "00:00")"#,
+    ] {
+        let rt = runtime(&format!(
+            "fn decide(booking, room, ctx) {{\n    let x = {expr};\n    []\n}}\n"
+        ));
+        let e = decide(&rt, &b).unwrap_err();
+        assert_eq!(e.kind, RuleErrorKind::Runtime, "{expr}: {e}");
+    }
+}
+
+#[test]
+fn core_and_margin_mark_which_part_of_an_effect_is_core_time() {
+    let rt = runtime(
+        r#"fn decide(booking, room, ctx) {
+            [unlock("D-1", booking.start - minutes(30), booking.end).core(booking.start - minutes(30), booking.end),
+             margin(door_mode("D-2", "card_pin", booking.start, booking.end)),
+             unlock("D-3", booking.start, booking.end)]
+        }"#,
+    );
+    let b = booking("2026-11-23T16:00:00+01:00", "2026-11-23T18:00:00+01:00");
+    let effects = decide(&rt, &b).unwrap();
+    assert_eq!(
+        effects[0].core,
+        crate::rules::Core::Window(
+            Window::new(t("2026-11-23T14:30:00Z"), t("2026-11-23T17:00:00Z")).unwrap()
+        )
+    );
+    assert_eq!(effects[1].core, crate::rules::Core::Margin);
+    assert_eq!(effects[2].core, crate::rules::Core::Booking);
+}
+
+#[test]
+fn an_effect_more_than_a_year_from_its_booking_fails_that_booking() {
+    let rt = runtime(
+        r#"fn decide(booking, room, ctx) {
+            [day_type(ctx.date, ctx.date + days(400), "holiday")]
+        }"#,
+    );
+    let b = booking("2026-11-23T16:00:00+01:00", "2026-11-23T18:00:00+01:00");
+    let e = decide(&rt, &b).unwrap_err();
+    assert_eq!(e.kind, RuleErrorKind::BadOutput);
+    assert!(e.to_string().contains("more than 366 days"), "{e}");
+    assert_eq!(e.location.unwrap().line, 2);
+}
+
+#[test]
+fn a_million_targets_from_one_booking_fail_that_booking() {
+    // Cheap to build (one array of 1,024 groups, 1,024 grants of it): a million plan entries for
+    // one booking, unless refused.
+    let rt = runtime(
+        r#"fn decide(booking, room, ctx) {
+            let groups = [];
+            for i in 0..1024 { groups.push(`G${i}`); }
+            let out = [];
+            for i in 0..1024 { out.push(grant("member:1", groups, booking.start, booking.end)); }
+            out
+        }"#,
+    );
+    let b = booking("2026-11-23T16:00:00+01:00", "2026-11-23T18:00:00+01:00");
+    let started = std::time::Instant::now();
+    let e = decide(&rt, &b).unwrap_err();
+    assert_eq!(e.kind, RuleErrorKind::BadOutput, "{e}");
+    assert!(e.to_string().contains("1048576 targets"), "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Timelike, Utc};
 use chrono_tz::Tz;
 use rhai::{Array, Dynamic, EvalAltResult, INT, ImmutableString, Map, Position};
 
@@ -26,21 +26,31 @@ impl Instant {
         self.utc.with_timezone(&self.tz)
     }
 
-    /// The first instant at a local date and time: in a DST gap, the first instant after it;
-    /// where the clock repeats an hour, the earlier of the two.
-    pub fn at_local(tz: Tz, date: NaiveDate, time: NaiveTime) -> Instant {
-        let mut t = date.and_time(time);
-        loop {
-            if let Some(dt) = tz.from_local_datetime(&t).earliest() {
-                return Instant {
-                    utc: dt.with_timezone(&Utc),
-                    tz,
-                };
-            }
-            // Only a DST gap has no instant; gaps are at most an hour, in whole minutes.
-            t += Duration::minutes(1);
+    /// The instant at a local date and time, by the site's one DST policy
+    /// ([`crate::site::local_time`]): in a gap, the first instant after it; where the clock
+    /// repeats an hour, the earlier of the two. `None` outside the years a rule may use.
+    pub fn at_local(tz: Tz, date: NaiveDate, time: NaiveTime) -> Option<Instant> {
+        if !date_in_range(date) {
+            return None;
         }
+        crate::site::local_time::instant_at_local(tz, date.and_time(time))
+            .filter(|utc| instant_in_range(*utc))
+            .map(|utc| Instant { utc, tz })
     }
+}
+
+/// The years a rule's instants and dates may lie in: 2 to 9998, inside a booking's 1 to 9999 so
+/// that local time never leaves chrono's calendar. Arithmetic that leaves them is an error in
+/// the rule (it fails its booking), never a panic in the planner. (The effects themselves are
+/// bounded much closer to their booking: [`crate::rules::bounds`].)
+const YEARS: std::ops::RangeInclusive<i32> = 2..=9998;
+
+pub fn date_in_range(d: NaiveDate) -> bool {
+    YEARS.contains(&d.year())
+}
+
+pub fn instant_in_range(t: DateTime<Utc>) -> bool {
+    YEARS.contains(&t.year())
 }
 
 impl std::fmt::Display for Instant {
@@ -291,9 +301,11 @@ pub fn parse_time(s: &str) -> Option<NaiveTime> {
         .ok()
 }
 
-/// Parses `"2026-12-24"`.
+/// Parses `"2026-12-24"`; a date outside the years a rule may use is no date.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| date_in_range(*d))
 }
 
 /// Registers a getter for each of a pack's settings, so `ctx.settings.margin_minutes` is a
@@ -360,12 +372,14 @@ fn register_time(engine: &mut rhai::Engine) {
         .register_fn("+", |call: NativeCallContext, t: Instant, d: Span| {
             t.utc
                 .checked_add_signed(d.0)
+                .filter(|utc| instant_in_range(*utc))
                 .map(|utc| Instant { utc, tz: t.tz })
                 .ok_or_else(|| out_of_range(&call))
         })
         .register_fn("-", |call: NativeCallContext, t: Instant, d: Span| {
             t.utc
                 .checked_sub_signed(d.0)
+                .filter(|utc| instant_in_range(*utc))
                 .map(|utc| Instant { utc, tz: t.tz })
                 .ok_or_else(|| out_of_range(&call))
         })
@@ -439,7 +453,7 @@ fn register_time(engine: &mut rhai::Engine) {
             |ctx: NativeCallContext, s: ImmutableString| -> Result<Date, Box<EvalAltResult>> {
                 parse_date(&s).map(Date).ok_or_else(|| {
                     script_error(
-                        format!("date({s:?}): expected a date like \"2026-12-24\""),
+                        format!("date({s:?}): expected a date like \"2026-12-24\" in the years 2 to 9998"),
                         ctx.call_position(),
                     )
                 })
@@ -452,12 +466,16 @@ fn register_time(engine: &mut rhai::Engine) {
             INT::from(d.0.weekday().number_from_monday())
         })
         .register_fn("+", |call: NativeCallContext, d: Date, s: Span| {
-            d.0.checked_add_signed(Duration::days(s.0.num_days()))
+            Duration::try_days(s.0.num_days())
+                .and_then(|days| d.0.checked_add_signed(days))
+                .filter(|d| date_in_range(*d))
                 .map(Date)
                 .ok_or_else(|| out_of_range(&call))
         })
         .register_fn("-", |call: NativeCallContext, d: Date, s: Span| {
-            d.0.checked_sub_signed(Duration::days(s.0.num_days()))
+            Duration::try_days(s.0.num_days())
+                .and_then(|days| d.0.checked_sub_signed(days))
+                .filter(|d| date_in_range(*d))
                 .map(Date)
                 .ok_or_else(|| out_of_range(&call))
         })
@@ -598,7 +616,7 @@ fn register_ctx(engine: &mut rhai::Engine) {
                 call.call_position(),
             )
         })?;
-        Ok(Instant::at_local(c.0.tz, date, time))
+        Instant::at_local(c.0.tz, date, time).ok_or_else(|| out_of_range(call))
     }
 
     engine

@@ -335,12 +335,19 @@ impl WasmRuntime {
             Ok(Ok(list)) => {
                 let effects = convert::effects(list)
                     .map_err(|m| self.error(d, RuleErrorKind::BadOutput, m))?;
+                super::bounds::check_count(&effects)
+                    .map_err(|m| self.error(d, RuleErrorKind::BadOutput, m))?;
+                for e in &effects {
+                    super::bounds::check(e, d.booking, d.ctx.time_zone)
+                        .map_err(|m| self.error(d, RuleErrorKind::BadOutput, m))?;
+                }
                 let rule = self.location();
                 Ok(effects
                     .into_iter()
                     .map(|effect| RuledEffect {
                         effect,
                         rule: rule.clone(),
+                        core: Default::default(),
                     })
                     .collect())
             }

@@ -82,6 +82,7 @@ fn decide(rt: &WasmRuntime, bookings: &[Booking]) -> Vec<Result<String, RuleErro
                     RuledEffect {
                         effect: Effect::DoorMode { door, .. },
                         rule,
+                        ..
                     },
                 ] => {
                     assert_eq!(rule.to_string(), "guest.wasm:0");
