@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use klar_adapters::controllers::unilock::protocol::{Cause, Grant, ObjectState};
 use klar_adapters::controllers::unilock::{SimError, UnilockSimulator};
-use klar_engine::model::room_key;
+use klar_engine::model::{BookingId, SourceName, room_key};
 use klar_engine::plan::{Plan, Target};
 use klar_engine::site::SiteConfig;
 
@@ -272,8 +272,8 @@ pub fn explain(
     Ok(out)
 }
 
-/// The bookings a rule failed on whose room drives the object: they got nothing (fail closed),
-/// which may be why it is closed.
+/// The bookings a rule failed on whose room drives the object: they fail closed (restrictive
+/// effects stay, opening ones only from a last good decision), which may be why it is closed.
 fn failed_bookings(site: &SiteConfig, plan: &Plan, kind: Kind, id: &str) -> Vec<String> {
     let mut out = Vec::new();
     for e in &plan.errors {
@@ -289,11 +289,44 @@ fn failed_bookings(site: &SiteConfig, plan: &Plan, kind: Kind, id: &str) -> Vec<
             };
             if touches {
                 out.push(format!(
-                    "  failed booking {source}:{booking}: a rule of pack {} failed ({}), so it gets nothing here (fail closed)",
-                    e.pack, e.message
+                    "  failed booking {source}:{booking}: a rule of pack {} failed ({}); it fails closed: {}",
+                    e.pack,
+                    e.message,
+                    what_stays(plan, source, booking)
                 ));
             }
         }
     }
     out
+}
+
+/// What a booking a pack failed on keeps, in words: its restrictive effects always, a failing
+/// pack's last good decision, and which opening effects are withheld.
+fn what_stays(plan: &Plan, source: &SourceName, booking: &BookingId) -> String {
+    let Some(f) = plan
+        .fail_closed
+        .iter()
+        .find(|f| &f.booking.source == source && &f.booking.id == booking)
+    else {
+        return "restrictive effects stay, nothing opens for it".into();
+    };
+    let mut parts = vec!["restrictive effects stay".to_owned()];
+    for g in &f.last_good {
+        parts.push(format!(
+            "{} {}'s last good decision stays ({})",
+            g.pack,
+            g.pack_version,
+            if g.whole {
+                "whole"
+            } else {
+                "restrictive parts"
+            }
+        ));
+    }
+    if f.withheld.is_empty() {
+        parts.push("nothing is withheld".into());
+    } else {
+        parts.push(format!("withheld: {}", f.withheld.join(", ")));
+    }
+    parts.join("; ")
 }

@@ -178,7 +178,7 @@ async fn a_booking_that_ends_keeps_its_after_margins_and_nothing_is_cancelled() 
     assert!(!bookings[0].is_cancelled());
 
     // After they have run out: the controller is back to normal, and the audit says each
-    // window expired; nothing was cancelled.
+    // window ended; nothing was cancelled.
     drive(&rig, &mut opened, local(11, 55, 0)).await;
     let audit = opened.core.with_store(|s| s.audit(100)).expect("the audit");
     let reasons: Vec<&str> = audit.iter().map(|a| a.reason.as_str()).collect();
@@ -186,7 +186,7 @@ async fn a_booking_that_ends_keeps_its_after_margins_and_nothing_is_cancelled() 
         !reasons.contains(&"cancelled"),
         "nothing was cancelled: {reasons:?}"
     );
-    assert!(reasons.contains(&"expired"), "{reasons:?}");
+    assert!(reasons.contains(&"ended"), "{reasons:?}");
     assert_eq!(
         summary(&state(&config, local(11, 55, 0))),
         (DoorLevel::Locked, false, false, false)
