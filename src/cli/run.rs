@@ -40,7 +40,16 @@ pub fn run(args: Args) -> Outcome {
         };
         // The token and the address are checked, and the socket bound, before the tasks
         // start: a refusal must not stop klar in the middle of an apply.
-        let bound = daemon::web::bind(&site, listen).await?;
+        let bound = daemon::web::bind(&site, listen).await.map_err(|e| {
+            match e.downcast_ref::<super::BadInput>() {
+                Some(b) if b.0.contains("already in use") => super::BadInput(format!(
+                    "{}: choose another address with --listen 127.0.0.1:PORT (127.0.0.1:0: any free port) or [web] listen",
+                    b.0
+                ))
+                .into(),
+                _ => e,
+            }
+        })?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let running = daemon::start(opened, stop_rx.clone())?;
         let url = daemon::web::serve_bound(&running, bound, stop_rx)?;

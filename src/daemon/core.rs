@@ -237,7 +237,7 @@ impl Core {
             site: &rules.site,
             now,
         });
-        let planned = super::status::PlanStatus::of(&p, rules.generation);
+        let planned = super::status::PlanStatus::of(&p, rules.generation, &bookings);
         self.metrics.planned(
             planned.targets,
             planned.windows,

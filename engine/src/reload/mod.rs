@@ -10,9 +10,18 @@
 //!   instants, it reads no clock.
 //! - [`watch`]: the notify watcher on the rule folders and the config file's folder (the folder,
 //!   since editors replace files on save), forwarding changed paths to a callback.
+//! - [`guard`]: a candidate that passes is still tried on the live bookings before it swaps:
+//!   refused if it fails a booking the rules in force decide or removes most windows in force,
+//!   unless confirmed. [`diff`] says what it would change, [`causes`] groups rule errors.
+//! - [`places`]: where a key is in the site config, so errors point at `site.toml:line:col`.
 
+pub mod causes;
 mod debounce;
+pub mod diff;
+pub mod guard;
+pub mod places;
 pub mod watch;
+pub mod wording;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -22,10 +31,14 @@ use serde::Serialize;
 
 use crate::rules::cases::run_pack_cases;
 use crate::rules::pack::{LoadOptions, load_reporting};
-use crate::rules::{PackError, RuleRuntime};
+use crate::rules::settings::check_overrides;
+use crate::rules::{PackError, PackInfo, RuleRuntime};
 use crate::site::{ConfigError, SiteConfig};
 
 pub use debounce::Debouncer;
+pub use diff::PlanDiff;
+pub use guard::{Live, ReloadPolicy};
+pub use places::TomlPlaces;
 
 /// The site config and every rule pack it names, compiled and tested: what the planner uses.
 pub struct RuleSet {
@@ -137,12 +150,15 @@ impl From<ConfigError> for ReloadProblem {
                 column: u32::try_from(column).ok(),
                 message,
             },
-            ConfigError::Invalid { path, message } => ReloadProblem {
-                file: path,
-                line: None,
-                column: None,
-                message,
-            },
+            ConfigError::Invalid { path, message } => {
+                let place = TomlPlaces::read(&path).and_then(|p| p.place_of(&message).cloned());
+                ReloadProblem {
+                    file: path,
+                    line: place.as_ref().and_then(|p| u32::try_from(p.line).ok()),
+                    column: place.as_ref().and_then(|p| u32::try_from(p.column).ok()),
+                    message,
+                }
+            }
         }
     }
 }
@@ -153,11 +169,22 @@ impl From<ConfigError> for ReloadProblem {
 pub struct ReloadError {
     /// Never empty.
     pub problems: Vec<ReloadProblem>,
+    /// Set when the candidate is valid and only the guard refused it: what it would change on
+    /// the live bookings. Such a reload can be confirmed.
+    pub diff: Option<Box<PlanDiff>>,
 }
 
 impl ReloadError {
     fn of(problems: Vec<ReloadProblem>) -> Self {
-        ReloadError { problems }
+        ReloadError {
+            problems,
+            diff: None,
+        }
+    }
+
+    /// Only the guard refused: the candidate is valid and a confirmation applies it.
+    pub fn confirmable(&self) -> bool {
+        self.diff.is_some()
     }
 }
 
@@ -266,8 +293,13 @@ pub fn prepare(
                             message: format!("case {} fails: {p}", case.name),
                         });
                     }
+                    // Rule lines that only moved (a comment added) are no drift.
                     if case.problems.is_empty()
-                        && case.snapshot != crate::rules::cases::SnapshotState::Same
+                        && !matches!(
+                            case.snapshot,
+                            crate::rules::cases::SnapshotState::Same
+                                | crate::rules::cases::SnapshotState::LinesMoved
+                        )
                     {
                         snapshot_drift.push(case.file.clone());
                     }
@@ -277,6 +309,18 @@ pub fn prepare(
             Err(errors) => problems.extend(errors.into_iter().map(ReloadProblem::from)),
         }
     }
+    if let Err(e) = site.rules.reload.validate() {
+        let place = TomlPlaces::read(config)
+            .and_then(|p| p.get(&["rules", "reload", "max_removed_share"]).cloned());
+        problems.push(ReloadProblem {
+            file: config.to_owned(),
+            line: place.as_ref().and_then(|p| u32::try_from(p.line).ok()),
+            column: place.as_ref().and_then(|p| u32::try_from(p.column).ok()),
+            message: e,
+        });
+    }
+    let infos: Vec<&PackInfo> = packs.iter().map(|p| p.pack()).collect();
+    problems.extend(check_settings(config, &site, &infos));
     let mut names = BTreeSet::new();
     for p in &packs {
         if !names.insert(p.pack().name.clone()) {
@@ -299,6 +343,49 @@ pub fn prepare(
         },
         snapshot_drift,
     })
+}
+
+/// Checks the site's `[rules.settings.<pack>]` against the packs' own settings: every key must
+/// be a setting the pack has, of its default's type, and every table must name a loaded pack.
+/// Each problem points at its line in the config file.
+pub fn check_settings(config: &Path, site: &SiteConfig, packs: &[&PackInfo]) -> Vec<ReloadProblem> {
+    let places = TomlPlaces::read(config);
+    let at = |path: &[&str]| {
+        let place = places.as_ref().and_then(|p| p.get(path));
+        (
+            place.and_then(|p| u32::try_from(p.line).ok()),
+            place.and_then(|p| u32::try_from(p.column).ok()),
+        )
+    };
+    let mut problems = Vec::new();
+    for (name, table) in &site.rules.settings {
+        let Some(pack) = packs.iter().find(|p| &p.name == name) else {
+            let (line, column) = at(&["rules", "settings", name]);
+            let known: Vec<&str> = packs.iter().map(|p| p.name.as_str()).collect();
+            let hint = match crate::rules::settings::closest(name, known.iter().copied()) {
+                Some(s) => format!(" (did you mean [rules.settings.{s}]?)"),
+                None => format!("; the packs are: {}", known.join(", ")),
+            };
+            problems.push(ReloadProblem {
+                file: config.to_owned(),
+                line,
+                column,
+                message: format!("[rules.settings.{name}]: no pack named {name:?} is loaded{hint}"),
+            });
+            continue;
+        };
+        let overrides = table.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        for p in check_overrides(pack, &overrides) {
+            let (line, column) = at(&["rules", "settings", name, &p.key]);
+            problems.push(ReloadProblem {
+                file: config.to_owned(),
+                line,
+                column,
+                message: format!("[rules.settings.{name}] {p}"),
+            });
+        }
+    }
+    problems
 }
 
 /// A validated rule set, ready to swap in.
@@ -330,6 +417,11 @@ pub enum ReloadOutcome {
         generation: u64,
         changes: Changes,
         snapshot_drift: Vec<PathBuf>,
+        /// What it changed on the live bookings (a guarded reload).
+        diff: Option<Box<PlanDiff>>,
+        /// What the guard would have refused it for, had it not been confirmed or the site not
+        /// been in commissioning mode.
+        overridden: Vec<ReloadProblem>,
     },
     /// The previous rule set stays in force.
     Refused(ReloadError),
@@ -365,8 +457,31 @@ impl Reloader {
     }
 
     /// Handles a batch of changed paths: classifies, validates, and swaps only if everything
-    /// passed.
+    /// passed. No guard: see [`Reloader::reload_guarded`].
     pub fn reload(&self, paths: &BTreeSet<PathBuf>) -> ReloadOutcome {
+        self.reload_with(paths, None)
+    }
+
+    /// [`Reloader::reload`], and the candidate is tried on the live bookings before it swaps
+    /// ([`guard`]): refused when it fails a booking the rules in force decide or removes too
+    /// many windows in force, unless `live.confirm` or `[rules.reload] commissioning`.
+    pub fn reload_guarded(&self, paths: &BTreeSet<PathBuf>, live: &Live<'_>) -> ReloadOutcome {
+        self.reload_with(paths, Some(live))
+    }
+
+    /// What reloading everything now would do, without swapping: the candidate's problems, or
+    /// what it changes on the live bookings and what the guard would refuse it for.
+    pub fn preview(&self, live: &Live<'_>) -> Result<guard::Verdict, ReloadError> {
+        let current = self.cell.current();
+        let changes = Changes {
+            site: true,
+            packs: BTreeSet::new(),
+        };
+        let prepared = prepare(&self.config, &current, &changes, &self.options)?;
+        Ok(guard::judge(&current, &prepared.rules, live, &self.config))
+    }
+
+    fn reload_with(&self, paths: &BTreeSet<PathBuf>, live: Option<&Live<'_>>) -> ReloadOutcome {
         let current = self.cell.current();
         let mut pending = match self.pending.lock() {
             Ok(guard) => guard,
@@ -380,6 +495,23 @@ impl Reloader {
         changes.packs.extend(pending.packs.iter().cloned());
         match prepare(&self.config, &current, &changes, &self.options) {
             Ok(prepared) => {
+                let (diff, overridden) = match live {
+                    None => (None, Vec::new()),
+                    Some(live) => {
+                        let verdict = guard::judge(&current, &prepared.rules, live, &self.config);
+                        let applies = verdict.reasons.is_empty()
+                            || live.confirm
+                            || prepared.rules.site.rules.reload.commissioning;
+                        if !applies {
+                            *pending = changes;
+                            return ReloadOutcome::Refused(ReloadError {
+                                problems: verdict.reasons,
+                                diff: Some(Box::new(verdict.diff)),
+                            });
+                        }
+                        (Some(Box::new(verdict.diff)), verdict.reasons)
+                    }
+                };
                 let generation = prepared.rules.generation;
                 self.cell.swap(prepared.rules);
                 *pending = Changes::default();
@@ -387,6 +519,8 @@ impl Reloader {
                     generation,
                     changes,
                     snapshot_drift: prepared.snapshot_drift,
+                    diff,
+                    overridden,
                 }
             }
             Err(e) => {

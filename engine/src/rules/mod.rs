@@ -7,6 +7,7 @@
 pub mod cases;
 pub mod pack;
 pub mod rhai;
+pub mod settings;
 pub mod wasm;
 
 use std::collections::BTreeMap;
