@@ -31,6 +31,22 @@ pub fn window(w: &Window, tz: Tz) -> String {
     }
 }
 
+/// `after` as short as it reads beside `before`: its times alone (`07:45 .. 09:45`) when both
+/// lie on the same local day at the same offset, else in full.
+pub fn window_beside(after: &Window, before: &Window, tz: Tz) -> String {
+    let (a_from, a_to) = (after.from.with_timezone(&tz), after.to.with_timezone(&tz));
+    let b_from = before.from.with_timezone(&tz);
+    let one_day = a_from.date_naive() == a_to.date_naive()
+        && a_from.date_naive() == b_from.date_naive()
+        && a_from.offset() == a_to.offset()
+        && a_from.offset() == b_from.offset();
+    if one_day {
+        format!("{} .. {}", a_from.format("%H:%M"), a_to.format("%H:%M"))
+    } else {
+        window(after, tz)
+    }
+}
+
 /// How a window moved, in minutes: `opens 30 min earlier, closes 15 min later`.
 pub fn shift(before: &Window, after: &Window) -> String {
     let minutes = |d: chrono::Duration| d.num_minutes();
@@ -74,6 +90,8 @@ mod tests {
         );
         let w = Window::new(t("2026-11-23T06:15:00Z"), t("2026-11-23T08:00:00Z")).unwrap();
         assert_eq!(window(&w, tz), "2026-11-23 07:15 .. 09:00 +01:00");
+        let later = Window::new(t("2026-11-23T05:45:00Z"), t("2026-11-23T08:00:00Z")).unwrap();
+        assert_eq!(window_beside(&later, &w, tz), "06:45 .. 09:00");
         // The autumn night: 02:30 twice, told apart by the offset.
         let night = Window::new(t("2026-10-25T00:30:00Z"), t("2026-10-25T01:30:00Z")).unwrap();
         assert_eq!(

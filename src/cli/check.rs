@@ -445,7 +445,7 @@ fn check_bookings(
             })
         });
         found.problems.push(format!(
-            "{}: {} fails {} {} (no effects): {}{}",
+            "{}: {}; this fails {} {} (no effects): {}{}",
             place.unwrap_or_else(|| c.pack.clone()),
             c.message,
             c.bookings.len(),

@@ -438,6 +438,10 @@ fn table(r: &Report, tz: Tz) -> String {
             w.as_ref()
                 .map_or_else(String::new, |w| local_time::window(w, tz))
         };
+        let beside = |after: &Option<Window>, before: &Option<Window>| match (after, before) {
+            (Some(a), Some(b)) => local_time::window_beside(a, b, tz),
+            _ => window(after),
+        };
         let line = match c.kind {
             ChangeKind::Added => format!("  added    {}{}", window(&c.after), level(c.level_after)),
             ChangeKind::Removed => {
@@ -447,7 +451,7 @@ fn table(r: &Report, tz: Tz) -> String {
                 "  moved    {}{} -> {} ({})",
                 window(&c.before),
                 level(c.level_before),
-                window(&c.after),
+                beside(&c.after, &c.before),
                 match (&c.before, &c.after) {
                     (Some(b), Some(a)) => local_time::shift(b, a),
                     _ => String::new(),
@@ -457,7 +461,7 @@ fn table(r: &Report, tz: Tz) -> String {
                 "  level    {}{} -> {}{}",
                 window(&c.before),
                 level(c.level_before),
-                window(&c.after),
+                beside(&c.after, &c.before),
                 level(c.level_after)
             ),
         };

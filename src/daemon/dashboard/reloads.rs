@@ -211,7 +211,11 @@ pub fn diff_html(h: &mut Html, d: &PlanDiff, tz: Tz, verb: &str, limit: usize) {
             }))
             .raw("</td><td data-label=\"after\">")
             .text(&c.after.as_ref().map_or_else(String::new, |w| {
-                format!("{}{}", local_time::window(w, tz), level(c.level_after))
+                let shown = match &c.before {
+                    Some(b) => local_time::window_beside(w, b, tz),
+                    None => local_time::window(w, tz),
+                };
+                format!("{shown}{}", level(c.level_after))
             }))
             .raw("</td><td data-label=\"bookings\">")
             .text(&bookings.join("; "))
