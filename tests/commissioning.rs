@@ -87,7 +87,10 @@ fn a_setting_of_the_wrong_type_or_name_is_refused_at_its_line_and_the_doors_stay
     .unwrap();
     let r = reload_after(&url, 0);
     assert_eq!(r["outcome"], "refused", "{r}");
-    assert_eq!(r["confirmable"], false, "a config error is not confirmable: {r}");
+    assert_eq!(
+        r["confirmable"], false,
+        "a config error is not confirmable: {r}"
+    );
     let p = &r["problems"][0];
     assert_eq!(p["line"], line, "{r}");
     assert_eq!(p["column"], 1, "{r}");
@@ -129,10 +132,9 @@ fn a_setting_of_the_wrong_type_or_name_is_refused_at_its_line_and_the_doors_stay
     assert_eq!(r["outcome"], "refused", "{r}");
     assert_eq!(r["problems"][0]["line"], line + 1, "{r}");
     assert!(
-        r["problems"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("ventilaton_before: pack school has no such setting (did you mean ventilation_before?)"),
+        r["problems"][0]["message"].as_str().unwrap().contains(
+            "ventilaton_before: pack school has no such setting (did you mean ventilation_before?)"
+        ),
         "{r}"
     );
     assert_eq!(controller(config), held);
@@ -246,7 +248,8 @@ fn a_rule_error_only_a_live_booking_reaches_is_refused_until_confirmed() {
         d.stdout
             .contains("bookings the candidate's rules fail on (no effects)")
             && d.stdout.contains(&title)
-            && d.stdout.contains("A reload of these files is refused by the guard"),
+            && d.stdout
+                .contains("A reload of these files is refused by the guard"),
         "{}",
         d.stdout
     );
@@ -258,7 +261,8 @@ fn a_rule_error_only_a_live_booking_reaches_is_refused_until_confirmed() {
         .args(["--url", &url, "--confirm"]));
     assert_eq!(c.code, Some(0), "{}\n{}", c.stdout, c.stderr);
     assert!(
-        c.stdout.starts_with("reload applied (confirmed): generation 2: "),
+        c.stdout
+            .starts_with("reload applied (confirmed): generation 2: "),
         "{}",
         c.stdout
     );

@@ -110,10 +110,19 @@ fn demo_follows_an_edit_while_it_runs() {
             std::thread::sleep(Duration::from_millis(50));
         }
     };
+    // The demo's clock stands still, so equal times do not tell one apply from the next: wait
+    // for both sources read and the simulator written (an apply waits until every source has
+    // answered, so the first one written holds both).
+    let state = demo.join("klar.unilock-sim.json");
     wait("a plan with the fakes' bookings applied", &|s| {
         s["plan"]["targets"].as_u64().is_some_and(|n| n > 0)
+            && s["sources"]
+                .as_array()
+                .is_some_and(|a| a.iter().all(|x| x["polls"].as_u64() > Some(0)))
             && s["last_apply"]["at"] == s["plan"]["at"]
+            && state.exists()
     });
+    let held = std::fs::read(&state).unwrap();
 
     let config = demo.join("site.toml");
     let text = std::fs::read_to_string(&config).unwrap();
@@ -130,8 +139,16 @@ fn demo_follows_an_edit_while_it_runs() {
             && s["last_apply"]["at"] == s["plan"]["at"]
             && s["last_apply"]["error"].is_null()
     });
-    // The earlier margins moved windows on the simulator.
-    assert!(s["last_apply"]["actions"].as_u64().unwrap() > 0, "{s}");
+    // The earlier margins moved windows, as the reload's diff says, and on the simulator.
+    assert!(
+        s["rules"]["reloads"][0]["diff"]["counts"]["moved"].as_u64() > Some(0),
+        "{s}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::read(&state).unwrap() == held {
+        assert!(Instant::now() < deadline, "the simulator did not change: {s}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert!(edited_at.elapsed() < Duration::from_secs(5), "{s}");
 
     let pid = child.id().to_string();

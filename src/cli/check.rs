@@ -61,7 +61,7 @@ pub fn run(args: Args) -> Outcome {
     let site = match SiteConfig::load(config) {
         Ok(site) => site,
         Err(e) => {
-            eprintln!("error: {}", ReloadProblem::from(e));
+            eprintln!("error: {}", with_snippet(&ReloadProblem::from(e)));
             eprintln!("1 error in the config; nothing else was checked");
             return Ok(ExitCode::from(2));
         }
@@ -101,9 +101,9 @@ pub fn run(args: Args) -> Outcome {
             for p in &e.problems {
                 // A case that fails is the rules' behaviour; everything else is the config.
                 if p.message.starts_with("case ") {
-                    found.problems.push(p.to_string());
+                    found.problems.push(with_snippet(p));
                 } else {
-                    found.config.push(p.to_string());
+                    found.config.push(with_snippet(p));
                 }
             }
             None
@@ -145,6 +145,14 @@ pub fn run(args: Args) -> Outcome {
     let n = found.config.len() + found.problems.len();
     eprintln!("{n} error(s)");
     Ok(ExitCode::from(if found.config.is_empty() { 1 } else { 2 }))
+}
+
+/// A problem's line, and under it the offending text with a pointer where there is one.
+fn with_snippet(p: &ReloadProblem) -> String {
+    match &p.snippet {
+        Some(s) => format!("{p}\n{s}"),
+        None => p.to_string(),
+    }
 }
 
 /// `config:line:col: message` at the key `path`, else at the nearest table of it that has a

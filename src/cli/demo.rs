@@ -418,7 +418,10 @@ mod tests {
         assert!(patched.contains("url = \"http://127.0.0.1:3333\""));
         assert!(patched.contains("url = \"http://127.0.0.1:4444\""));
         assert!(patched.contains("contract_code = \"999\""));
-        assert!(!patched.contains("1111") && !patched.contains("2222"));
+        assert!(
+            !patched.contains("url = \"http://127.0.0.1:1111")
+                && !patched.contains("url = \"http://127.0.0.1:2222")
+        );
         assert_eq!(
             patched.lines().count(),
             edited.lines().count(),

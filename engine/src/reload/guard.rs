@@ -118,6 +118,7 @@ pub fn judge(current: &RuleSet, candidate: &RuleSet, live: &Live<'_>, config: &P
                 .map(|pl| pl.line)
         });
         reasons.push(ReloadProblem {
+            snippet: None,
             file: config.to_owned(),
             line: place.and_then(|l| u32::try_from(l).ok()),
             column: None,
@@ -271,6 +272,7 @@ fn failing_problem(
     // The place: the setting to blame, else the rule line of the largest cause.
     match (blamed.first(), causes.first()) {
         (Some(b), _) => ReloadProblem {
+            snippet: None,
             file: config.to_owned(),
             line: b.line.and_then(|l| u32::try_from(l).ok()),
             column: None,
@@ -284,6 +286,7 @@ fn failing_problem(
                 ..
             }),
         ) => ReloadProblem {
+            snippet: None,
             file: candidate
                 .packs
                 .iter()
@@ -294,6 +297,7 @@ fn failing_problem(
             message,
         },
         _ => ReloadProblem {
+            snippet: None,
             file: config.to_owned(),
             line: None,
             column: None,

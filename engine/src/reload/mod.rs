@@ -105,6 +105,10 @@ pub struct ReloadProblem {
     pub line: Option<u32>,
     pub column: Option<u32>,
     pub message: String,
+    /// The offending line with a pointer under the place, for people (a rule that does not
+    /// compile); not part of the one-line `Display`.
+    #[serde(skip)]
+    pub snippet: Option<String>,
 }
 
 impl std::fmt::Display for ReloadProblem {
@@ -122,6 +126,7 @@ impl std::fmt::Display for ReloadProblem {
 impl From<PackError> for ReloadProblem {
     fn from(e: PackError) -> Self {
         ReloadProblem {
+            snippet: e.snippet,
             file: e.file,
             line: e.line,
             column: e.column,
@@ -134,6 +139,7 @@ impl From<ConfigError> for ReloadProblem {
     fn from(e: ConfigError) -> Self {
         match e {
             ConfigError::Read { path, source } => ReloadProblem {
+                snippet: None,
                 file: path,
                 line: None,
                 column: None,
@@ -145,6 +151,7 @@ impl From<ConfigError> for ReloadProblem {
                 column,
                 message,
             } => ReloadProblem {
+                snippet: pointer(&path, line, column),
                 file: path,
                 line: u32::try_from(line).ok(),
                 column: u32::try_from(column).ok(),
@@ -153,6 +160,9 @@ impl From<ConfigError> for ReloadProblem {
             ConfigError::Invalid { path, message } => {
                 let place = TomlPlaces::read(&path).and_then(|p| p.place_of(&message).cloned());
                 ReloadProblem {
+                    snippet: place
+                        .as_ref()
+                        .and_then(|p| pointer(&path, p.line, p.column)),
                     file: path,
                     line: place.as_ref().and_then(|p| u32::try_from(p.line).ok()),
                     column: place.as_ref().and_then(|p| u32::try_from(p.column).ok()),
@@ -161,6 +171,19 @@ impl From<ConfigError> for ReloadProblem {
             }
         }
     }
+}
+
+/// The line of `path` at a 1-based line, with a `^` under the column.
+fn pointer(path: &Path, line: usize, column: usize) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    PackError::at(
+        path,
+        &text,
+        u32::try_from(line).ok()?,
+        u32::try_from(column).ok()?,
+        "",
+    )
+    .snippet
 }
 
 /// A reload that was refused; the previous rule set stays in force.
@@ -278,6 +301,7 @@ pub fn prepare(
                 let report = run_pack_cases(&dir, &pack);
                 if let Some(problem) = &report.problem {
                     problems.push(ReloadProblem {
+                        snippet: None,
                         file: dir.clone(),
                         line: None,
                         column: None,
@@ -287,6 +311,7 @@ pub fn prepare(
                 for case in &report.cases {
                     for p in &case.problems {
                         problems.push(ReloadProblem {
+                            snippet: None,
                             file: case.file.clone(),
                             line: None,
                             column: None,
@@ -313,6 +338,7 @@ pub fn prepare(
         let place = TomlPlaces::read(config)
             .and_then(|p| p.get(&["rules", "reload", "max_removed_share"]).cloned());
         problems.push(ReloadProblem {
+            snippet: None,
             file: config.to_owned(),
             line: place.as_ref().and_then(|p| u32::try_from(p.line).ok()),
             column: place.as_ref().and_then(|p| u32::try_from(p.column).ok()),
@@ -325,6 +351,7 @@ pub fn prepare(
     for p in &packs {
         if !names.insert(p.pack().name.clone()) {
             problems.push(ReloadProblem {
+                snippet: None,
                 file: p.pack().dir.join(crate::rules::pack::MANIFEST),
                 line: None,
                 column: None,
@@ -367,6 +394,7 @@ pub fn check_settings(config: &Path, site: &SiteConfig, packs: &[&PackInfo]) -> 
                 None => format!("; the packs are: {}", known.join(", ")),
             };
             problems.push(ReloadProblem {
+                snippet: None,
                 file: config.to_owned(),
                 line,
                 column,
@@ -378,6 +406,7 @@ pub fn check_settings(config: &Path, site: &SiteConfig, packs: &[&PackInfo]) -> 
         for p in check_overrides(pack, &overrides) {
             let (line, column) = at(&["rules", "settings", name, &p.key]);
             problems.push(ReloadProblem {
+                snippet: None,
                 file: config.to_owned(),
                 line,
                 column,
