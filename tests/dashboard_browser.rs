@@ -385,7 +385,11 @@ fn the_dashboard_shows_what_a_reload_changed_and_a_refused_reload_in_red() {
     );
     page.open(&url);
     let health = "document.getElementById('health').className";
-    assert_eq!(page.eval(health), "health ok", "green while nothing is wrong");
+    assert_eq!(
+        page.eval(health),
+        "health ok",
+        "green while nothing is wrong"
+    );
     wait_for("the live refresh running", || {
         let t = page.eval("document.getElementById('live').textContent");
         t.as_str()?.starts_with("live").then_some(())
@@ -416,7 +420,10 @@ fn the_dashboard_shows_what_a_reload_changed_and_a_refused_reload_in_red() {
     );
     let rows = first.as_str().unwrap();
     assert!(rows.contains("moved: opens 30 min earlier"), "{rows}");
-    assert!(rows.contains(" +01:00") || rows.contains(" +02:00"), "{rows}");
+    assert!(
+        rows.contains(" +01:00") || rows.contains(" +02:00"),
+        "{rows}"
+    );
 
     // A save the reload refuses: the header and the overview turn red; nothing applies.
     page.open(&url);

@@ -146,7 +146,10 @@ fn demo_follows_an_edit_while_it_runs() {
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::fs::read(&state).unwrap() == held {
-        assert!(Instant::now() < deadline, "the simulator did not change: {s}");
+        assert!(
+            Instant::now() < deadline,
+            "the simulator did not change: {s}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(edited_at.elapsed() < Duration::from_secs(5), "{s}");

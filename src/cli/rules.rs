@@ -105,16 +105,26 @@ fn test(args: TestArgs) -> Outcome {
             println!("  {}", w.display());
         }
     }
-    let failed = tally.expectations + tally.snapshots + tally.packs;
-    if failed == 0 {
+    let failed = tally.expectations + tally.snapshots;
+    if failed + tally.packs == 0 {
         println!("{} cases passed in {} pack(s)", tally.cases, dirs.len());
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    let mut line = format!(
         "{failed} failed of {} cases in {} pack(s)",
         tally.cases,
         dirs.len()
     );
+    if tally.not_built > 0 {
+        line.push_str(&format!("; {} pack(s) not built", tally.not_built));
+    }
+    if tally.packs > tally.not_built {
+        line.push_str(&format!(
+            "; {} pack(s) do not load or have no cases",
+            tally.packs - tally.not_built
+        ));
+    }
+    println!("{line}");
     if tally.expectations > 0 {
         println!(
             "({} case(s) fail their expectations: fix the rule, or the case's expect/errors if the new result is right; --accept never writes a case that fails them)",

@@ -69,7 +69,7 @@ impl Core {
         let prepared = load_initial(&config, &LoadOptions::default()).map_err(|e| {
             let lines: Vec<String> = e.problems.iter().map(|p| format!("  {p}")).collect();
             crate::cli::BadInput(format!(
-                "the rules cannot be loaded ({} {}; klar check --config {} shows the same):\n{}",
+                "the site config and its rules cannot be loaded ({} {}; klar check --config {} shows the same):\n{}",
                 e.problems.len(),
                 if e.problems.len() == 1 {
                     "problem"

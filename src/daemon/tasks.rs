@@ -29,6 +29,8 @@ pub struct Running {
 /// What the web server may ask of a running daemon.
 pub struct Handle {
     pub core: Arc<Core>,
+    /// The reload step the reload task runs (its guard's baseline included), for previews.
+    pub reloader: Arc<Reloader>,
     sync_now: channel::Sender<u64>,
     reloads: mpsc::UnboundedSender<ReloadRequest>,
 }
@@ -126,8 +128,14 @@ pub fn start(opened: Opened, shutdown: channel::Receiver<bool>) -> anyhow::Resul
             shutdown.clone(),
         )));
     }
+    let reloader = Arc::new(Reloader::new(
+        core.config.clone(),
+        LoadOptions::default(),
+        core.rules.clone(),
+    ));
     tasks.push(tokio::spawn(reload_task(
         core.clone(),
+        reloader.clone(),
         paths_tx.clone(),
         paths_rx,
         reloads_rx,
@@ -169,6 +177,7 @@ pub fn start(opened: Opened, shutdown: channel::Receiver<bool>) -> anyhow::Resul
     Ok(Running {
         handle: Arc::new(Handle {
             core: core.clone(),
+            reloader,
             sync_now: sync_tx,
             reloads: reloads_tx,
         }),
@@ -272,17 +281,13 @@ async fn hangup(signal: &mut Option<tokio::signal::unix::Signal>) {
 /// watcher, and watches again after a config change (the pack list may differ).
 async fn reload_task(
     core: Arc<Core>,
+    reloader: Arc<Reloader>,
     paths_tx: mpsc::UnboundedSender<PathBuf>,
     mut paths_rx: mpsc::UnboundedReceiver<PathBuf>,
     mut requests: mpsc::UnboundedReceiver<ReloadRequest>,
     rules_tx: channel::Sender<u64>,
     mut shutdown: channel::Receiver<bool>,
 ) {
-    let reloader = Arc::new(Reloader::new(
-        core.config.clone(),
-        LoadOptions::default(),
-        core.rules.clone(),
-    ));
     let mut debouncer = Debouncer::new(core.settings.debounce());
     let mut watcher = watch_rules(&core, &paths_tx);
     let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();

@@ -231,14 +231,35 @@ pub fn compare(
         pair(object, old, new, &mut changes);
     }
 
-    let failed = |plan: &Plan| -> BTreeSet<String> {
-        plan.errors.iter().map(|e| e.booking.to_string()).collect()
+    // A rule error names its booking by id only. Where two sources report the same id, a
+    // booking of one could fail while the other's stops failing and the sets would not show
+    // it: such ids count as newly failing when the candidate fails them more often.
+    let failed = |plan: &Plan| -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for e in &plan.errors {
+            *counts.entry(e.booking.to_string()).or_insert(0) += 1;
+        }
+        counts
     };
     let (failed_before, failed_after) = (failed(current), failed(candidate));
+    let mut sources_of: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for b in bookings {
+        sources_of
+            .entry(b.id.as_str())
+            .or_default()
+            .insert(b.source.as_str());
+    }
+    let shared = |id: &str| sources_of.get(id).is_some_and(|s| s.len() > 1);
     let newly: Vec<RuleError> = candidate
         .errors
         .iter()
-        .filter(|e| !failed_before.contains(e.booking.as_str()))
+        .filter(|e| {
+            let id = e.booking.as_str();
+            match failed_before.get(id) {
+                None => true,
+                Some(&before) => shared(id) && failed_after.get(id) > Some(&before),
+            }
+        })
         .cloned()
         .collect();
     let newly_failing = causes(&newly, bookings);
@@ -256,7 +277,7 @@ pub fn compare(
     let mut newly_decided: Vec<BookingRef> = current
         .errors
         .iter()
-        .filter(|e| !failed_after.contains(e.booking.as_str()))
+        .filter(|e| !failed_after.contains_key(e.booking.as_str()))
         .map(|e| booking_ref(e.booking.as_str()))
         .collect();
     newly_decided.sort();

@@ -73,6 +73,19 @@ pub struct Verdict {
 /// Plans the live bookings with the rules in force and with the candidate, and judges the
 /// difference. `config` is the site config file (for the places of settings).
 pub fn judge(current: &RuleSet, candidate: &RuleSet, live: &Live<'_>, config: &Path) -> Verdict {
+    judge_since(current, current, candidate, live, config)
+}
+
+/// [`judge`], with the windows removed counted from `baseline`: the rule set a person last
+/// started or confirmed. Measured from the rules in force alone, a series of saves could each
+/// remove less than the share and together remove every window.
+pub fn judge_since(
+    baseline: &RuleSet,
+    current: &RuleSet,
+    candidate: &RuleSet,
+    live: &Live<'_>,
+    config: &Path,
+) -> Verdict {
     let before = plan_with(current, &current.site, live);
     let after = plan_with(candidate, &candidate.site, live);
     let diff = compare(
@@ -92,12 +105,22 @@ pub fn judge(current: &RuleSet, candidate: &RuleSet, live: &Live<'_>, config: &P
         ));
     }
     let policy = &candidate.site.rules.reload;
-    let removed = diff
+    let since = (baseline.generation != current.generation).then(|| {
+        let base = plan_with(baseline, &baseline.site, live);
+        compare(
+            &base,
+            &after,
+            live.bookings,
+            &[&candidate.site, &baseline.site],
+        )
+    });
+    let radius = since.as_ref().unwrap_or(&diff);
+    let removed = radius
         .changes
         .iter()
         .filter(|c| c.kind == ChangeKind::Removed)
         .count();
-    let before_windows = diff.counts.windows_before;
+    let before_windows = radius.counts.windows_before;
     #[allow(clippy::cast_precision_loss)] // window counts are far below 2^52
     let share = if before_windows == 0 {
         0.0
@@ -105,13 +128,22 @@ pub fn judge(current: &RuleSet, candidate: &RuleSet, live: &Live<'_>, config: &P
         removed as f64 / before_windows as f64
     };
     if removed > policy.max_removed_windows && share > policy.max_removed_share {
-        let objects: BTreeSet<&str> = diff
+        // Doors first: they are what people stand in front of.
+        let rank = |o: &str| {
+            [
+                "door ", "zone ", "person ", "group ", "output ", "day ", "shared ",
+            ]
+            .iter()
+            .position(|p| o.starts_with(p))
+            .unwrap_or(7)
+        };
+        let objects: BTreeSet<(usize, &str)> = radius
             .changes
             .iter()
             .filter(|c| c.kind == ChangeKind::Removed)
-            .map(|c| c.object.as_str())
+            .map(|c| (rank(&c.object), c.object.as_str()))
             .collect();
-        let named: Vec<&str> = objects.iter().take(4).copied().collect();
+        let named: Vec<&str> = objects.iter().take(4).map(|(_, o)| *o).collect();
         let more = objects.len().saturating_sub(named.len());
         let place = TomlPlaces::read(config).and_then(|p| {
             p.get(&["rules", "reload", "max_removed_share"])
@@ -123,7 +155,15 @@ pub fn judge(current: &RuleSet, candidate: &RuleSet, live: &Live<'_>, config: &P
             line: place.and_then(|l| u32::try_from(l).ok()),
             column: None,
             message: format!(
-                "would remove {removed} of the {before_windows} windows in force ({:.0} %, more than {:.0} %): {}{}",
+                "would remove {removed} of the {before_windows} windows in force{} ({:.0} %, more than {:.0} %): {}{}",
+                if since.is_some() {
+                    format!(
+                        " with generation {} (the rules last started or confirmed)",
+                        baseline.generation
+                    )
+                } else {
+                    String::new()
+                },
                 share * 100.0,
                 policy.max_removed_share * 100.0,
                 named.join(", "),

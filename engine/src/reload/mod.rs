@@ -465,15 +465,20 @@ pub struct Reloader {
     /// Changes of refused reloads: they are validated again with the next change, so fixing
     /// one file of a broken pair does not leave the other one's change behind.
     pending: std::sync::Mutex<Changes>,
+    /// The rule set a person last started or confirmed: the guard counts windows removed from
+    /// what it planned, so small saves cannot add up to removing them all unconfirmed.
+    baseline: std::sync::Mutex<Arc<RuleSet>>,
 }
 
 impl Reloader {
     pub fn new(config: PathBuf, options: LoadOptions, cell: Arc<RuleSetCell>) -> Self {
+        let baseline = std::sync::Mutex::new(cell.current());
         Reloader {
             config,
             options,
             cell,
             pending: std::sync::Mutex::new(Changes::default()),
+            baseline,
         }
     }
 
@@ -498,6 +503,20 @@ impl Reloader {
         self.reload_with(paths, Some(live))
     }
 
+    fn baseline(&self) -> Arc<RuleSet> {
+        match self.baseline.lock() {
+            Ok(b) => b.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_baseline(&self, rules: Arc<RuleSet>) {
+        match self.baseline.lock() {
+            Ok(mut b) => *b = rules,
+            Err(poisoned) => *poisoned.into_inner() = rules,
+        }
+    }
+
     /// What reloading everything now would do, without swapping: the candidate's problems, or
     /// what it changes on the live bookings and what the guard would refuse it for.
     pub fn preview(&self, live: &Live<'_>) -> Result<guard::Verdict, ReloadError> {
@@ -507,7 +526,13 @@ impl Reloader {
             packs: BTreeSet::new(),
         };
         let prepared = prepare(&self.config, &current, &changes, &self.options)?;
-        Ok(guard::judge(&current, &prepared.rules, live, &self.config))
+        Ok(guard::judge_since(
+            &self.baseline(),
+            &current,
+            &prepared.rules,
+            live,
+            &self.config,
+        ))
     }
 
     fn reload_with(&self, paths: &BTreeSet<PathBuf>, live: Option<&Live<'_>>) -> ReloadOutcome {
@@ -527,10 +552,17 @@ impl Reloader {
                 let (diff, overridden) = match live {
                     None => (None, Vec::new()),
                     Some(live) => {
-                        let verdict = guard::judge(&current, &prepared.rules, live, &self.config);
-                        let applies = verdict.reasons.is_empty()
-                            || live.confirm
-                            || prepared.rules.site.rules.reload.commissioning;
+                        let baseline = self.baseline();
+                        let verdict = guard::judge_since(
+                            &baseline,
+                            &current,
+                            &prepared.rules,
+                            live,
+                            &self.config,
+                        );
+                        let confirmed =
+                            live.confirm || prepared.rules.site.rules.reload.commissioning;
+                        let applies = verdict.reasons.is_empty() || confirmed;
                         if !applies {
                             *pending = changes;
                             return ReloadOutcome::Refused(ReloadError {
@@ -542,7 +574,12 @@ impl Reloader {
                     }
                 };
                 let generation = prepared.rules.generation;
+                let accepted = live
+                    .is_some_and(|l| l.confirm || prepared.rules.site.rules.reload.commissioning);
                 self.cell.swap(prepared.rules);
+                if accepted {
+                    self.set_baseline(self.cell.current());
+                }
                 *pending = Changes::default();
                 ReloadOutcome::Swapped {
                     generation,

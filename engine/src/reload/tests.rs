@@ -484,3 +484,69 @@ fn a_few_windows_removed_pass_the_guard() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn saves_that_each_remove_a_little_cannot_add_up_unconfirmed() {
+    let f = guarded_fixture("");
+    let (cell, reloader) = guarded(&f);
+    let titles: Vec<String> = (0..10).map(|i| format!("T{i}")).collect();
+    let refs: Vec<&str> = titles.iter().map(String::as_str).collect();
+    let bookings = live_bookings(&refs);
+    let live = Live {
+        bookings: &bookings,
+        now: now(),
+        confirm: false,
+    };
+    let without = |gone: &[&str]| {
+        let test = gone
+            .iter()
+            .map(|t| format!("booking.title == {t:?}"))
+            .collect::<Vec<_>>()
+            .join(" || ");
+        GUARDED_RULE.replace(
+            "    let effects = [];\n",
+            &format!("    let effects = [];\n    if {test} {{ return []; }}\n"),
+        )
+    };
+    // 4 of 10: under half, applied.
+    std::fs::write(f.rule_file(), without(&["T0", "T1", "T2", "T3"])).unwrap();
+    assert!(matches!(
+        reloader.reload_guarded(&paths(&[&f.rule_file()]), &live),
+        ReloadOutcome::Swapped { .. }
+    ));
+    // 2 more: 2 of the 6 in force, but 6 of the 10 the started rules planned: refused.
+    std::fs::write(
+        f.rule_file(),
+        without(&["T0", "T1", "T2", "T3", "T4", "T5"]),
+    )
+    .unwrap();
+    let ReloadOutcome::Refused(e) = reloader.reload_guarded(&paths(&[&f.rule_file()]), &live)
+    else {
+        panic!("small saves must not add up to removing most windows unconfirmed");
+    };
+    assert!(
+        e.problems[0].message.starts_with(
+            "would remove 6 of the 10 windows in force with generation 1 (the rules last started or confirmed)"
+        ),
+        "{e}"
+    );
+    assert_eq!(cell.current().generation, 2);
+    // Confirmed, it applies, and is the new baseline: a further small save passes.
+    let confirmed = Live {
+        confirm: true,
+        ..live
+    };
+    assert!(matches!(
+        reloader.reload_guarded(&paths(&[&f.rule_file()]), &confirmed),
+        ReloadOutcome::Swapped { .. }
+    ));
+    std::fs::write(
+        f.rule_file(),
+        without(&["T0", "T1", "T2", "T3", "T4", "T5", "T6"]),
+    )
+    .unwrap();
+    assert!(matches!(
+        reloader.reload_guarded(&paths(&[&f.rule_file()]), &live),
+        ReloadOutcome::Swapped { .. }
+    ));
+}

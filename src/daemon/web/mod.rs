@@ -239,13 +239,9 @@ async fn reload(
 /// and what the guard would refuse it for, or why the files do not load.
 async fn preview(State(web): State<Web>) -> Response {
     let core = web.daemon.core.clone();
+    let reloader = web.daemon.reloader.clone();
     let generation = core.rules.current().generation;
     let answer = tokio::task::spawn_blocking(move || {
-        let reloader = klar_engine::reload::Reloader::new(
-            core.config.clone(),
-            klar_engine::rules::pack::LoadOptions::default(),
-            core.rules.clone(),
-        );
         let bookings = core.bookings();
         let live = klar_engine::reload::Live {
             bookings: &bookings,
