@@ -228,7 +228,11 @@ fn check_tables(
         let index = i.to_string();
         match sources::check(source) {
             Err(e) => {
-                let key = e.message.split('`').nth(1).unwrap_or("name").to_owned();
+                let key = if e.message.starts_with("unknown kind") {
+                    "kind".to_owned()
+                } else {
+                    e.message.split('`').nth(1).unwrap_or("name").to_owned()
+                };
                 found.config.push(at(
                     config,
                     places,

@@ -230,3 +230,37 @@ pub struct ApplyStatus {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub waiting: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn green_only_when_nothing_is_wrong() {
+        let mut s = Status::default();
+        assert!(s.problems().is_empty());
+        s.last_apply = Some(ApplyStatus {
+            at: Utc::now(),
+            actions: 0,
+            problems: vec!["unbound: door D-NOPE unlocked: no binding".into()],
+            error: Some("the controller did not answer".into()),
+            waiting: false,
+        });
+        s.rules.errors.push(ReloadProblem {
+            file: "site.toml".into(),
+            line: Some(27),
+            column: Some(1),
+            message: "margin_before = \"45\" ...".into(),
+            snippet: None,
+        });
+        let p = s.problems();
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert!(p[0].starts_with(
+            "the last reload was refused; generation 0 stays in force: site.toml:27:1: "
+        ));
+        assert_eq!(p[1], "the last apply failed: the controller did not answer");
+        assert!(p[2].starts_with(
+            "1 target cannot be realised on the controller as planned: unbound: door D-NOPE"
+        ));
+    }
+}
