@@ -61,7 +61,7 @@ pub fn run(args: Args) -> Outcome {
     let site = match SiteConfig::load(config) {
         Ok(site) => site,
         Err(e) => {
-            eprintln!("error: {}", with_snippet(&ReloadProblem::from(e)));
+            eprintln!("error: {}", ReloadProblem::from(e));
             eprintln!("1 error in the config; nothing else was checked");
             return Ok(ExitCode::from(2));
         }

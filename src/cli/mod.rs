@@ -59,13 +59,8 @@ pub fn exit(result: Outcome) -> ExitCode {
 /// column, in klar's words. The packs' settings (`[rules.settings.<pack>]`) are checked against
 /// the types their `pack.toml` defaults give, before any booking is decided.
 pub fn load_site(path: &Path) -> anyhow::Result<SiteConfig> {
-    let site = SiteConfig::load(path).map_err(|e| {
-        let p = klar_engine::reload::ReloadProblem::from(e);
-        BadInput(match &p.snippet {
-            Some(s) => format!("{p}\n{s}"),
-            None => p.to_string(),
-        })
-    })?;
+    let site = SiteConfig::load(path)
+        .map_err(|e| BadInput(klar_engine::reload::ReloadProblem::from(e).to_string()))?;
     let problems = setting_problems(path, &site);
     if !problems.is_empty() {
         return Err(BadInput(problems.join("\nerror: ")).into());

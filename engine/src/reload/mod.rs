@@ -151,7 +151,7 @@ impl From<ConfigError> for ReloadProblem {
                 column,
                 message,
             } => ReloadProblem {
-                snippet: pointer(&path, line, column),
+                snippet: None,
                 file: path,
                 line: u32::try_from(line).ok(),
                 column: u32::try_from(column).ok(),
@@ -160,9 +160,7 @@ impl From<ConfigError> for ReloadProblem {
             ConfigError::Invalid { path, message } => {
                 let place = TomlPlaces::read(&path).and_then(|p| p.place_of(&message).cloned());
                 ReloadProblem {
-                    snippet: place
-                        .as_ref()
-                        .and_then(|p| pointer(&path, p.line, p.column)),
+                    snippet: None,
                     file: path,
                     line: place.as_ref().and_then(|p| u32::try_from(p.line).ok()),
                     column: place.as_ref().and_then(|p| u32::try_from(p.column).ok()),
@@ -171,19 +169,6 @@ impl From<ConfigError> for ReloadProblem {
             }
         }
     }
-}
-
-/// The line of `path` at a 1-based line, with a `^` under the column.
-fn pointer(path: &Path, line: usize, column: usize) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    PackError::at(
-        path,
-        &text,
-        u32::try_from(line).ok()?,
-        u32::try_from(column).ok()?,
-        "",
-    )
-    .snippet
 }
 
 /// A reload that was refused; the previous rule set stays in force.
