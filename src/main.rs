@@ -5,6 +5,7 @@
 
 mod cli;
 mod daemon;
+mod local_time;
 
 use std::process::ExitCode;
 
@@ -25,8 +26,13 @@ struct Klar {
 enum Command {
     /// Plan: the effects the rules give for a bookings file, as a table or JSON.
     Plan(cli::plan::Args),
-    /// Check a site config and compile every rule pack it names.
+    /// Check a site config: everything `klar run` needs (rules compile and pass their cases,
+    /// settings typed, rooms bound to the installation), and with bookings, decide them.
     Check(cli::check::Args),
+    /// What a change of rules or config would do to the doors: windows added, removed, moved.
+    Diff(cli::diff::Args),
+    /// Ask the running daemon to reload its rules and config now (`--confirm`: past the guard).
+    Reload(cli::reload::Args),
     /// Rule packs: run their test cases (`klar rules test`).
     Rules(cli::rules::Args),
     /// One reconcile cycle now, printing what changed on the controller.
@@ -54,6 +60,8 @@ fn main() -> ExitCode {
     let result = match klar.command {
         Command::Plan(args) => cli::plan::run(args),
         Command::Check(args) => cli::check::run(args),
+        Command::Diff(args) => cli::diff::run(args),
+        Command::Reload(args) => cli::reload::run(args),
         Command::Rules(args) => cli::rules::run(args),
         Command::Sync(args) => cli::sync::run(args),
         Command::State(args) => cli::state::run(args),

@@ -208,7 +208,8 @@ fn check_points_at_a_compile_error() {
     )
     .unwrap();
     let r = run(klar().args(["check", "--config"]).arg(&site));
-    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    // A rule that does not compile is a config error: exit 2, as the README says.
+    assert_eq!(r.code, Some(2), "{}\n{}", r.stdout, r.stderr);
     let rule = pack.join("rules/doors.rhai");
     assert!(
         r.stderr
@@ -272,7 +273,7 @@ near_every_seconds = "often"
         .env_remove("KLAR_TEST_SURELY_UNSET_PASSWORD")
         .args(["check", "--config"])
         .arg(&site));
-    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.code, Some(2), "{}\n{}", r.stdout, r.stderr);
     for needle in [
         "source \"typo\" (winkas-cloud): unknown kind",
         "[controller]: ",
@@ -320,7 +321,7 @@ fn check_reads_the_web_table_and_warns_of_a_dashboard_off_loopback_without_a_tok
         .env_remove("KLAR_WEB_TOKEN")
         .args(["check", "--config"])
         .arg(&site));
-    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.code, Some(2), "{}\n{}", r.stdout, r.stderr);
     assert!(
         r.stderr.contains("[web]: unknown key `token`"),
         "{}",
@@ -332,7 +333,7 @@ fn check_reads_the_web_table_and_warns_of_a_dashboard_off_loopback_without_a_tok
         .env_remove("KLAR_WEB_TOKEN")
         .args(["check", "--config"])
         .arg(&site));
-    assert_eq!(r.code, Some(1), "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.code, Some(2), "{}\n{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("[web] listen: "), "{}", r.stderr);
 }
 

@@ -2,7 +2,9 @@
 //! driven over the DevTools protocol, against `klar run` on the demo's site. The timeline shows
 //! the plan's windows and the sample bookings; "Sync now" makes klar poll, a booking added to
 //! WinKAS meanwhile reaches the controller, and the audit log grows. A screenshot is saved to
-//! target/test-artefacts/dashboard.png.
+//! target/test-artefacts/dashboard.png. A saved edit shows its diff on the overview and the
+//! reloads page; a refused one turns the header and the overview red
+//! (target/test-artefacts/dashboard-refused.png).
 
 mod dashboard_common;
 
@@ -363,6 +365,96 @@ fn the_dashboard_in_chromium_shows_the_plan_and_sync_now_grows_the_audit_log() {
     let text = page.eval("document.getElementById('main').textContent");
     assert!(text.as_str().unwrap().contains(title));
     page.screenshot(&artefact("dashboard.png"));
+}
+
+#[test]
+fn the_dashboard_shows_what_a_reload_changed_and_a_refused_reload_in_red() {
+    let browser = Browser::start();
+    let site = DemoSite::start();
+    let mut klar = Klar::start(&site.config, "127.0.0.1:0", &[]);
+    let url = klar.url();
+    wait_for("ready", || {
+        let r = client().get(format!("{url}readyz")).send().ok()?;
+        (r.status() == 200).then_some(())
+    });
+    let mut page = browser.page();
+    page.call("Page.enable", json!({}));
+    page.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 412, "height": 915, "deviceScaleFactor": 1, "mobile": true}),
+    );
+    page.open(&url);
+    let health = "document.getElementById('health').className";
+    assert_eq!(
+        page.eval(health),
+        "health ok",
+        "green while nothing is wrong"
+    );
+    wait_for("the live refresh running", || {
+        let t = page.eval("document.getElementById('live').textContent");
+        t.as_str()?.starts_with("live").then_some(())
+    });
+
+    // A save that opens the doors earlier: the overview shows what it changed, by itself.
+    let text = std::fs::read_to_string(&site.config).unwrap();
+    std::fs::write(
+        &site.config,
+        text.replace("margin_before = 15", "margin_before = 45"),
+    )
+    .unwrap();
+    let shown = wait_for("the reload's diff on the overview", || {
+        let v = page.eval(
+            "JSON.stringify([!!document.querySelector('article.reload.swapped'), document.querySelectorAll('article.reload tr.change').length, (document.querySelector('article.reload p.good') || {}).textContent || ''])",
+        );
+        let v: Value = serde_json::from_str(v.as_str()?).ok()?;
+        (v[0] == true && v[1].as_u64()? > 0).then_some(v)
+    });
+    assert!(
+        shown[2].as_str().unwrap().contains("windows moved"),
+        "{shown}"
+    );
+    // The reloads page: each moved window in local time, with its offset.
+    page.open(&format!("{url}reloads"));
+    let first = page.eval(
+        "Array.from(document.querySelectorAll('article.reload tr.change')).map(r => r.textContent).join('\\n')",
+    );
+    let rows = first.as_str().unwrap();
+    assert!(rows.contains("moved: opens 30 min earlier"), "{rows}");
+    assert!(
+        rows.contains(" +01:00") || rows.contains(" +02:00"),
+        "{rows}"
+    );
+
+    // A save the reload refuses: the header and the overview turn red; nothing applies.
+    page.open(&url);
+    wait_for("the live refresh running", || {
+        let t = page.eval("document.getElementById('live').textContent");
+        t.as_str()?.starts_with("live").then_some(())
+    });
+    std::fs::write(
+        &site.config,
+        text.replace("margin_before = 15", "margin_before = \"45\""),
+    )
+    .unwrap();
+    let red = wait_for("the refused reload in red", || {
+        let v = page.eval(
+            "JSON.stringify([document.getElementById('health').className, (document.querySelector('article.reload.refused p.bad') || {}).textContent || '', document.getElementById('main').textContent])",
+        );
+        let v: Value = serde_json::from_str(v.as_str()?).ok()?;
+        (v[0] == "health bad" && !v[1].as_str()?.is_empty()).then_some(v)
+    });
+    assert!(
+        red[1].as_str().unwrap().starts_with("reload refused"),
+        "{red}"
+    );
+    assert!(
+        red[2]
+            .as_str()
+            .unwrap()
+            .contains("margin_before = \"45\" is a text"),
+        "{red}"
+    );
+    page.screenshot(&artefact("dashboard-refused.png"));
 }
 
 /// The room keys of the site config.

@@ -4,6 +4,10 @@
 //!
 //! `--once` runs one full cycle (poll both fakes, plan, apply to the simulator), prints a
 //! summary and exits: for scripts and CI.
+//!
+//! The demo folder is the user's: a site config they edited is kept (only the fakes' URLs and
+//! contract code, which change with every start, are written into it), and the dashboard's
+//! port is bound before anything starts, so a port in use is the first and only error.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -65,6 +69,8 @@ struct Prepared {
     rules: PathBuf,
     /// The pack was copied now (not the user's earlier, perhaps edited, copy).
     copied: bool,
+    /// The site config was written now from the template (else the user's was kept).
+    written: bool,
 }
 
 async fn prepare(dir: &Path, clock: FakeClock) -> anyhow::Result<Prepared> {
@@ -106,22 +112,82 @@ async fn prepare(dir: &Path, clock: FakeClock) -> anyhow::Result<Prepared> {
     )
     .context("writing the demo's WinKAS password")?;
     let (_, _, contract) = winkas.credentials();
-    let site = SITE_TEMPLATE
-        .replace("@PRONESTOR_URL@", &pronestor.base_url())
-        .replace("@WINKAS_URL@", &winkas.base_url())
-        .replace(
-            "contract_code = \"12345\"",
-            &format!("contract_code = \"{contract}\""),
-        );
     let config = dir.join("site.toml");
-    std::fs::write(&config, site).with_context(|| format!("{}: cannot write", config.display()))?;
+    let written = match std::fs::read_to_string(&config) {
+        // The user's config (perhaps edited): only the fakes' addresses and contract change.
+        Ok(text) => {
+            let patched =
+                point_at_fakes(&text, &pronestor.base_url(), &winkas.base_url(), &contract);
+            if patched != text {
+                std::fs::write(&config, patched)
+                    .with_context(|| format!("{}: cannot write", config.display()))?;
+            }
+            false
+        }
+        Err(_) => {
+            let site = SITE_TEMPLATE
+                .replace("@PRONESTOR_URL@", &pronestor.base_url())
+                .replace("@WINKAS_URL@", &winkas.base_url())
+                .replace(
+                    "contract_code = \"12345\"",
+                    &format!("contract_code = \"{contract}\""),
+                );
+            std::fs::write(&config, site)
+                .with_context(|| format!("{}: cannot write", config.display()))?;
+            true
+        }
+    };
     Ok(Prepared {
         pronestor,
         winkas,
         config,
         rules,
         copied,
+        written,
     })
+}
+
+/// The demo's site config with its `planner` and `halls` sources pointed at this start's fakes,
+/// everything else (comments, the user's edits) as it was. A config that does not parse is
+/// left alone: starting the daemon then names its error.
+fn point_at_fakes(text: &str, pronestor: &str, winkas: &str, contract: &str) -> String {
+    let Some(places) = klar_engine::reload::TomlPlaces::parse(text) else {
+        return text.to_owned();
+    };
+    let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    for i in 0.. {
+        let index = i.to_string();
+        if places.get(&["sources", &index]).is_none() {
+            break;
+        }
+        let value = |key: &str| {
+            places
+                .get(&["sources", &index, key])
+                .map(|p| p.value.clone())
+        };
+        match places.value_text(&["sources", &index, "name"]) {
+            Some("\"planner\"") => {
+                if let Some(r) = value("url") {
+                    edits.push((r, format!("{pronestor:?}")));
+                }
+            }
+            Some("\"halls\"") => {
+                if let Some(r) = value("url") {
+                    edits.push((r, format!("{winkas:?}")));
+                }
+                if let Some(r) = value("contract_code") {
+                    edits.push((r, format!("{contract:?}")));
+                }
+            }
+            _ => {}
+        }
+    }
+    edits.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
+    let mut out = text.to_owned();
+    for (range, value) in edits {
+        out.replace_range(range, &value);
+    }
+    out
 }
 
 async fn demo(args: Args) -> Outcome {
@@ -130,6 +196,22 @@ async fn demo(args: Args) -> Outcome {
         .as_deref()
         .map(|t| super::parse_at(t, chrono_tz::Europe::Copenhagen))
         .transpose()?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
+    // The dashboard's port first: in use, it is the only thing said, before anything starts.
+    let listener = if args.once {
+        None
+    } else {
+        Some(daemon::web::listen(addr).await.map_err(|e| {
+            match e.downcast_ref::<super::BadInput>() {
+                Some(b) => super::BadInput(format!(
+                    "{}: stop the other demo, or start this one on any free port with --port 0",
+                    b.0
+                ))
+                .into(),
+                None => e,
+            }
+        })?)
+    };
     let (fake_clock, clock): (FakeClock, Arc<dyn daemon::clock::Clock>) = match at {
         Some(at) => (FakeClock::fixed(at), Arc::new(ManualClock::new(at))),
         None => (FakeClock::system(), Arc::new(SystemClock)),
@@ -140,22 +222,30 @@ async fn demo(args: Args) -> Outcome {
         config,
         rules,
         copied,
+        written,
     } = prepare(&args.dir, fake_clock).await?;
     let opened = daemon::Core::open(&config, clock, HttpConfig::default())?;
     let rules_dir = std::fs::canonicalize(&rules).unwrap_or(rules.clone());
-    let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
 
-    if args.once {
+    let Some(listener) = listener else {
         return once(opened, &rules_dir, addr).await;
-    }
-
+    };
+    let bound = daemon::web::bound(&opened.core.rules.current().site, listener)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let running = daemon::start(opened, stop_rx.clone())?;
-    let url = daemon::web::serve(&running, addr, stop_rx).await?;
+    let url = daemon::web::serve_bound(&running, bound, stop_rx)?;
     println!("klar demo is running.");
     println!("  fake Pronestor: {}", pronestor.base_url());
     println!("  fake WinKAS:    {}", winkas.base_url());
-    println!("  site config:    {}", running.core.config.display());
+    println!(
+        "  site config:    {}{}",
+        running.core.config.display(),
+        if written {
+            " (written from the demo's template; edit it)"
+        } else {
+            " (yours, kept; only the fakes' addresses were updated)"
+        }
+    );
     println!(
         "  rules:          {}{}",
         rules_dir.display(),
@@ -167,7 +257,8 @@ async fn demo(args: Args) -> Outcome {
     );
     println!("  dashboard:      {url}");
     println!(
-        "Edit a rule or [rules.settings.school] in the site config: the doors follow within a second or two once the pack's cases pass. Ctrl-C stops."
+        "Edit a rule or [rules.settings.school] in the site config: the doors follow within a second or two once the pack's cases pass and the change decides every live booking (a change that does not is refused; klar reload --config {} --confirm applies it). Ctrl-C stops.",
+        running.core.config.display()
     );
     super::run::shutdown_signal().await;
     stop_tx.send_replace(true);
@@ -313,6 +404,36 @@ mod tests {
     use chrono::{DateTime, Duration, TimeZone, Utc};
 
     use super::*;
+
+    #[test]
+    fn an_edited_site_config_keeps_its_edits_and_gets_the_new_addresses() {
+        let edited = SITE_TEMPLATE
+            .replace("@PRONESTOR_URL@", "http://127.0.0.1:1111")
+            .replace("@WINKAS_URL@", "http://127.0.0.1:2222")
+            .replace("margin_before = 15", "margin_before = 45 # mine");
+        let patched = point_at_fakes(
+            &edited,
+            "http://127.0.0.1:3333",
+            "http://127.0.0.1:4444",
+            "999",
+        );
+        assert!(patched.contains("margin_before = 45 # mine"));
+        assert!(patched.contains("url = \"http://127.0.0.1:3333\""));
+        assert!(patched.contains("url = \"http://127.0.0.1:4444\""));
+        assert!(patched.contains("contract_code = \"999\""));
+        assert!(
+            !patched.contains("url = \"http://127.0.0.1:1111")
+                && !patched.contains("url = \"http://127.0.0.1:2222")
+        );
+        assert_eq!(
+            patched.lines().count(),
+            edited.lines().count(),
+            "nothing else changes"
+        );
+        // A config that does not parse is left as it is.
+        let broken = format!("{edited}\n[site\n");
+        assert_eq!(point_at_fakes(&broken, "x", "y", "z"), broken);
+    }
 
     /// The demo's bookings are generated around now, so what the simulated controller must hold
     /// depends on the hour and weekday the demo is started. At any of them the demo must fit

@@ -7,9 +7,11 @@
 pub mod bench;
 pub mod check;
 pub mod demo;
+pub mod diff;
 pub mod explain;
 pub mod fake;
 pub mod plan;
+pub mod reload;
 pub mod rules;
 pub mod run;
 pub mod sim;
@@ -53,9 +55,53 @@ pub fn exit(result: Outcome) -> ExitCode {
     }
 }
 
-/// Loads and validates a site config; any problem is a one-line [`BadInput`] naming the file.
+/// Loads and validates a site config; each problem is one line naming the file, line and
+/// column, in klar's words. The packs' settings (`[rules.settings.<pack>]`) are checked against
+/// the types their `pack.toml` defaults give, before any booking is decided.
 pub fn load_site(path: &Path) -> anyhow::Result<SiteConfig> {
-    SiteConfig::load(path).map_err(|e| BadInput(e.to_string()).into())
+    let site = SiteConfig::load(path)
+        .map_err(|e| BadInput(klar_engine::reload::ReloadProblem::from(e).to_string()))?;
+    let problems = setting_problems(path, &site);
+    if !problems.is_empty() {
+        return Err(BadInput(problems.join("\nerror: ")).into());
+    }
+    Ok(site)
+}
+
+/// The site's settings checked against its packs' manifests (read, not compiled): one line
+/// each. A pack whose manifest cannot be read is left to the pack loader to report.
+pub fn setting_problems(path: &Path, site: &SiteConfig) -> Vec<String> {
+    let manifests: Vec<klar_engine::rules::PackInfo> = site
+        .rules
+        .packs
+        .iter()
+        .map(|p| site.resolve(p))
+        .filter_map(|dir| {
+            klar_engine::rules::pack::PackManifest::read(&dir)
+                .ok()
+                .map(|m| m.info(&dir))
+        })
+        .collect();
+    if manifests.len() < site.rules.packs.len() {
+        // A pack that does not load is reported by the loader; its settings cannot be judged.
+        let loaded: std::collections::BTreeSet<&str> =
+            manifests.iter().map(|m| m.name.as_str()).collect();
+        let mut only_loaded = site.clone();
+        only_loaded
+            .rules
+            .settings
+            .retain(|name, _| loaded.contains(name.as_str()));
+        let infos: Vec<&klar_engine::rules::PackInfo> = manifests.iter().collect();
+        return klar_engine::reload::check_settings(path, &only_loaded, &infos)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+    }
+    let infos: Vec<&klar_engine::rules::PackInfo> = manifests.iter().collect();
+    klar_engine::reload::check_settings(path, site, &infos)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 /// Loads a bookings file (a JSON array of bookings in the common model) and validates each.
@@ -73,10 +119,13 @@ pub fn load_bookings(path: &Path) -> anyhow::Result<Vec<Booking>> {
     Ok(bookings)
 }
 
-/// Parses a `--at` time: RFC 3339 (`2026-11-23T09:50:00+01:00`) or a local time in the site's
-/// zone (`2026-11-23T09:50`, `2026-11-23 09:50`).
+/// Parses a `--at` time: RFC 3339 (`2026-11-23T09:50:00+01:00`), a local time in the site's
+/// zone (`2026-11-23T09:50`, `2026-11-23 09:50`), or `now`.
 pub fn parse_at(text: &str, tz: chrono_tz::Tz) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     use chrono::TimeZone;
+    if text.trim().eq_ignore_ascii_case("now") {
+        return Ok(chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 0));
+    }
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&chrono::Utc));
     }

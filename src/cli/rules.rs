@@ -1,5 +1,10 @@
 //! `klar rules test [PACK...] [--accept] [--dir rules]`: runs each pack's cases, shows a diff
-//! where a result changed, and writes snapshots only with `--accept`.
+//! where a result changed, and writes snapshots only with `--accept`, and only of cases that
+//! meet their expectations: a failing case is never accepted. A rule that only moved to
+//! another line (a comment added) passes; its snapshot is updated by `--accept`. The hint at
+//! the end names the fix that applies: `--accept` for a changed result whose expectations hold,
+//! the rule or the case for a failed expectation, `scripts/build-guests` for a Wasm pack that
+//! is not built.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -39,13 +44,39 @@ pub fn run(args: Args) -> Outcome {
     }
 }
 
+/// What failed, for the hint at the end.
+#[derive(Default)]
+struct Tally {
+    cases: usize,
+    /// Cases that fail an expectation (or the case file itself).
+    expectations: usize,
+    /// Cases whose only difference is the snapshot (missing or changed).
+    snapshots: usize,
+    /// Packs that do not load (a rule that does not compile, a Wasm pack not built).
+    packs: usize,
+    /// Snapshots written by `--accept`.
+    written: Vec<PathBuf>,
+    /// Packs not built.
+    not_built: usize,
+}
+
 fn test(args: TestArgs) -> Outcome {
     let dirs = pack_dirs(&args)?;
     let options = LoadOptions {
         deterministic: true,
     };
-    let (mut cases_run, mut failed) = (0usize, 0usize);
+    let mut tally = Tally::default();
     for dir in &dirs {
+        if let Some(missing) = wasm_not_built(dir) {
+            println!(
+                "{}: not built: {} is missing; build it with scripts/build-guests (it needs: rustup target add wasm32-unknown-unknown)",
+                dir.display(),
+                missing.display()
+            );
+            tally.packs += 1;
+            tally.not_built += 1;
+            continue;
+        }
         let runtime = match pack::load_reporting(dir, &options) {
             Ok(r) => r,
             Err(errors) => {
@@ -53,7 +84,7 @@ fn test(args: TestArgs) -> Outcome {
                 for e in errors {
                     println!("{}", indent(&e.to_string(), "  "));
                 }
-                failed += 1;
+                tally.packs += 1;
                 continue;
             }
         };
@@ -64,33 +95,72 @@ fn test(args: TestArgs) -> Outcome {
         } else {
             cases::run_pack_cases(dir, &runtime)
         };
-        cases_run += report.cases.len();
-        failed += print_report(&report);
+        tally.cases += report.cases.len();
+        print_report(&report, args.accept, &mut tally);
     }
     println!();
-    if failed == 0 {
-        println!("{cases_run} cases passed in {} pack(s)", dirs.len());
-        Ok(ExitCode::SUCCESS)
-    } else {
-        println!(
-            "{failed} failed of {cases_run} cases in {} pack(s)",
-            dirs.len()
-        );
-        if !args.accept {
-            println!("(a changed result is accepted with: klar rules test --accept)");
+    if !tally.written.is_empty() {
+        println!("wrote {} snapshot(s):", tally.written.len());
+        for w in &tally.written {
+            println!("  {}", w.display());
         }
-        Ok(ExitCode::from(1))
     }
+    let failed = tally.expectations + tally.snapshots;
+    if failed + tally.packs == 0 {
+        println!("{} cases passed in {} pack(s)", tally.cases, dirs.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut line = format!(
+        "{failed} failed of {} cases in {} pack(s)",
+        tally.cases,
+        dirs.len()
+    );
+    if tally.not_built > 0 {
+        line.push_str(&format!("; {} pack(s) not built", tally.not_built));
+    }
+    if tally.packs > tally.not_built {
+        line.push_str(&format!(
+            "; {} pack(s) do not load or have no cases",
+            tally.packs - tally.not_built
+        ));
+    }
+    println!("{line}");
+    if tally.expectations > 0 {
+        println!(
+            "({} case(s) fail their expectations: fix the rule, or the case's expect/errors if the new result is right; --accept never writes a case that fails them)",
+            tally.expectations
+        );
+    }
+    if tally.snapshots > 0 {
+        println!(
+            "({} case(s) meet their expectations but their result differs from the snapshot: review the diff and accept it with klar rules test --accept)",
+            tally.snapshots
+        );
+    }
+    if tally.packs > tally.not_built {
+        println!("(a pack that does not load: fix the error shown at its file:line:column)");
+    }
+    Ok(ExitCode::from(1))
 }
 
-/// Prints a pack's report; returns how many cases (or the pack itself) failed.
-fn print_report(report: &PackReport) -> usize {
-    let mut failed = 0;
+/// The component a Wasm pack names, if it is missing: the guest was not built.
+fn wasm_not_built(dir: &Path) -> Option<PathBuf> {
+    let manifest = pack::PackManifest::read(dir).ok()?;
+    if manifest.runtime != klar_engine::rules::RuntimeKind::Wasm {
+        return None;
+    }
+    let file = dir.join(manifest.extra.get("component")?.as_str()?);
+    (!file.exists()).then_some(file)
+}
+
+/// Prints a pack's report and counts what failed.
+fn print_report(report: &PackReport, accepting: bool, tally: &mut Tally) {
     if let Some(problem) = &report.problem {
         println!("  FAILED  {problem}");
-        failed += 1;
+        tally.packs += 1;
     }
     for case in &report.cases {
+        let path = cases::snapshot_path(&report.dir, &case.name);
         let status = match (case.passed(), case.snapshot) {
             (true, SnapshotState::Written) => "written",
             (true, _) => "ok",
@@ -101,17 +171,36 @@ fn print_report(report: &PackReport) -> usize {
             println!("{}", indent(p, "          "));
         }
         match case.snapshot {
+            SnapshotState::Written => tally.written.push(path.clone()),
+            SnapshotState::LinesMoved => println!(
+                "          only rule lines moved (a comment or blank line?); {} names the old lines{}",
+                path.display(),
+                if accepting {
+                    ""
+                } else {
+                    " (--accept updates it)"
+                }
+            ),
             SnapshotState::Differs if !case.passed() => {
                 println!(
                     "          the result differs from {} (- snapshot, + now):",
-                    cases::snapshot_path(&report.dir, &case.name).display()
+                    path.display()
                 );
             }
             SnapshotState::Missing => println!(
                 "          no snapshot yet ({}); the result would be:",
-                cases::snapshot_path(&report.dir, &case.name).display()
+                path.display()
             ),
             _ => {}
+        }
+        if accepting
+            && !case.problems.is_empty()
+            && matches!(
+                case.snapshot,
+                SnapshotState::Differs | SnapshotState::Missing
+            )
+        {
+            println!("          not written: the case fails its expectations (fix them first)");
         }
         if !case.passed()
             && let Some(diff) = &case.diff
@@ -119,10 +208,13 @@ fn print_report(report: &PackReport) -> usize {
             println!("{}", indent(diff.trim_end(), "          "));
         }
         if !case.passed() {
-            failed += 1;
+            if case.problems.is_empty() {
+                tally.snapshots += 1;
+            } else {
+                tally.expectations += 1;
+            }
         }
     }
-    failed
 }
 
 fn indent(text: &str, prefix: &str) -> String {

@@ -35,15 +35,25 @@ pub fn run(args: Args) -> Outcome {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let opened =
-            daemon::Core::open(&args.config, Arc::new(SystemClock), HttpConfig::default())?;
         let listen = match args.listen {
             Some(addr) => addr,
             None => daemon::web::configured_listen(&site)?,
         };
-        // The token and the address are checked, and the socket bound, before the tasks
-        // start: a refusal must not stop klar in the middle of an apply.
-        let bound = daemon::web::bind(&site, listen).await?;
+        // The token and the address are checked, and the socket bound, before anything else
+        // (the store, the controller, the tasks): a port in use is the only thing said, and a
+        // refusal never stops klar in the middle of an apply.
+        let bound = daemon::web::bind(&site, listen).await.map_err(|e| {
+            match e.downcast_ref::<super::BadInput>() {
+                Some(b) if b.0.contains("already in use") => super::BadInput(format!(
+                    "{}: choose another address with --listen 127.0.0.1:PORT (127.0.0.1:0: any free port) or [web] listen",
+                    b.0
+                ))
+                .into(),
+                _ => e,
+            }
+        })?;
+        let opened =
+            daemon::Core::open(&args.config, Arc::new(SystemClock), HttpConfig::default())?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let running = daemon::start(opened, stop_rx.clone())?;
         let url = daemon::web::serve_bound(&running, bound, stop_rx)?;

@@ -69,8 +69,20 @@ impl Core {
     pub fn open(config: &Path, clock: Arc<dyn Clock>, http: HttpConfig) -> anyhow::Result<Opened> {
         let config = std::fs::canonicalize(config)
             .with_context(|| format!("{}: cannot read", config.display()))?;
-        let prepared = load_initial(&config, &LoadOptions::default())
-            .map_err(|e| crate::cli::BadInput(format!("the rules cannot be loaded: {e}")))?;
+        let prepared = load_initial(&config, &LoadOptions::default()).map_err(|e| {
+            let lines: Vec<String> = e.problems.iter().map(|p| format!("  {p}")).collect();
+            crate::cli::BadInput(format!(
+                "the site config and its rules cannot be loaded ({} {}; klar check --config {} shows the same):\n{}",
+                e.problems.len(),
+                if e.problems.len() == 1 {
+                    "problem"
+                } else {
+                    "problems"
+                },
+                config.display(),
+                lines.join("\n")
+            ))
+        })?;
         for file in &prepared.snapshot_drift {
             warn!(case = %file.display(), "Case snapshot missing or different; run klar rules test --accept.");
         }
@@ -261,7 +273,7 @@ impl Core {
         }
         *last_good = planned.decisions;
         drop(last_good);
-        let planned = super::status::PlanStatus::of(&p, rules.generation);
+        let planned = super::status::PlanStatus::of(&p, rules.generation, &bookings);
         self.metrics.planned(
             planned.targets,
             planned.windows,

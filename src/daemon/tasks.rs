@@ -9,15 +9,15 @@ use klar_adapters::controllers::mqtt::{MqttRunner, SystemClock as MqttClock, Tar
 use klar_adapters::controllers::unilock::DynUnilock;
 use klar_engine::plan::Plan;
 use klar_engine::reload::watch::{RuleWatcher, watch};
-use klar_engine::reload::{Debouncer, ReloadOutcome, Reloader};
+use klar_engine::reload::{Debouncer, Live, ReloadOutcome, Reloader};
 use klar_engine::rules::pack::LoadOptions;
-use tokio::sync::{mpsc, watch as channel};
+use tokio::sync::{mpsc, oneshot, watch as channel};
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
 use super::core::{Core, Opened, Poller};
 use super::metrics::ReloadResult;
-use super::status::RulesStatus;
+use super::status::{ReloadRecord, RulesStatus};
 
 /// A running daemon: its core, and its tasks to wait for after shutdown.
 pub struct Running {
@@ -29,8 +29,42 @@ pub struct Running {
 /// What the web server may ask of a running daemon.
 pub struct Handle {
     pub core: Arc<Core>,
+    /// The reload step the reload task runs (its guard's baseline included), for previews.
+    pub reloader: Arc<Reloader>,
     sync_now: channel::Sender<u64>,
-    reload_all: mpsc::UnboundedSender<PathBuf>,
+    reloads: mpsc::UnboundedSender<ReloadRequest>,
+}
+
+/// What asked for a reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// A file saved in a pack or the site config's folder.
+    File,
+    /// The dashboard's button.
+    Dashboard,
+    /// `klar reload` (`POST /api/reload` from a program).
+    Cli,
+    /// SIGHUP.
+    Signal,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::File => "file",
+            Trigger::Dashboard => "dashboard",
+            Trigger::Cli => "cli",
+            Trigger::Signal => "signal",
+        }
+    }
+}
+
+/// A reload asked for by a person: the site config and every pack, now, without the debounce;
+/// `confirm` applies a candidate the guard would refuse.
+struct ReloadRequest {
+    trigger: Trigger,
+    confirm: bool,
+    reply: Option<oneshot::Sender<ReloadRecord>>,
 }
 
 impl Running {
@@ -54,15 +88,18 @@ impl Handle {
         self.sync_now.send_modify(|n| *n += 1);
     }
 
-    /// Asks for the site config and every pack to be validated and swapped in again.
-    pub fn reload_all(&self) {
-        let rules = self.core.rules.current();
-        let _ = self.reload_all.send(self.core.config.clone());
-        for p in &rules.site.rules.packs {
-            let _ = self
-                .reload_all
-                .send(rules.site.resolve(p).join("pack.toml"));
-        }
+    /// Asks for the site config and every pack to be validated, tried on the live bookings and
+    /// swapped in again, and waits for what the reload did (`None` if the daemon is stopping).
+    pub async fn reload(&self, trigger: Trigger, confirm: bool) -> Option<ReloadRecord> {
+        let (tx, rx) = oneshot::channel();
+        self.reloads
+            .send(ReloadRequest {
+                trigger,
+                confirm,
+                reply: Some(tx),
+            })
+            .ok()?;
+        rx.await.ok()
     }
 }
 
@@ -79,6 +116,7 @@ pub fn start(opened: Opened, shutdown: channel::Receiver<bool>) -> anyhow::Resul
     let (plan_tx, plan_rx) = channel::channel::<Option<(u64, Arc<Plan>)>>(None);
     let (sync_tx, sync_rx) = channel::channel(0u64);
     let (paths_tx, paths_rx) = mpsc::unbounded_channel::<PathBuf>();
+    let (reloads_tx, reloads_rx) = mpsc::unbounded_channel::<ReloadRequest>();
 
     let mut tasks = Vec::new();
     for poller in pollers {
@@ -90,10 +128,17 @@ pub fn start(opened: Opened, shutdown: channel::Receiver<bool>) -> anyhow::Resul
             shutdown.clone(),
         )));
     }
+    let reloader = Arc::new(Reloader::new(
+        core.config.clone(),
+        LoadOptions::default(),
+        core.rules.clone(),
+    ));
     tasks.push(tokio::spawn(reload_task(
         core.clone(),
+        reloader.clone(),
         paths_tx.clone(),
         paths_rx,
+        reloads_rx,
         rules_tx,
         shutdown.clone(),
     )));
@@ -132,8 +177,9 @@ pub fn start(opened: Opened, shutdown: channel::Receiver<bool>) -> anyhow::Resul
     Ok(Running {
         handle: Arc::new(Handle {
             core: core.clone(),
+            reloader,
             sync_now: sync_tx,
-            reload_all: paths_tx,
+            reloads: reloads_tx,
         }),
         core,
         tasks,
@@ -218,24 +264,36 @@ fn relevant(core: &Core, path: &std::path::Path) -> bool {
     !klar_engine::reload::classify(&core.config, &core.rules.current(), &one).is_empty()
 }
 
+/// SIGHUP, where there are signals: a reload, as the dashboard's button asks for one.
+async fn hangup(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(s) => {
+            if s.recv().await.is_none() {
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// Collects file events, debounces them, validates and swaps; tells the planner on a swap.
-/// Owns the watcher, and watches again after a config change (the pack list may differ).
+/// Requests from the dashboard, `klar reload` and SIGHUP reload everything at once. Owns the
+/// watcher, and watches again after a config change (the pack list may differ).
 async fn reload_task(
     core: Arc<Core>,
+    reloader: Arc<Reloader>,
     paths_tx: mpsc::UnboundedSender<PathBuf>,
     mut paths_rx: mpsc::UnboundedReceiver<PathBuf>,
+    mut requests: mpsc::UnboundedReceiver<ReloadRequest>,
     rules_tx: channel::Sender<u64>,
     mut shutdown: channel::Receiver<bool>,
 ) {
-    let reloader = Arc::new(Reloader::new(
-        core.config.clone(),
-        LoadOptions::default(),
-        core.rules.clone(),
-    ));
     let mut debouncer = Debouncer::new(core.settings.debounce());
     let mut watcher = watch_rules(&core, &paths_tx);
+    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
         let deadline = debouncer.deadline();
+        let mut asked: Option<ReloadRequest> = None;
         tokio::select! {
             path = paths_rx.recv() => match path {
                 // Only the config file and the packs' files count: the store and the
@@ -246,6 +304,14 @@ async fn reload_task(
                 Some(_) => {}
                 None => return,
             },
+            request = requests.recv() => match request {
+                Some(r) => asked = Some(r),
+                None => return,
+            },
+            () = hangup(&mut sighup) => {
+                info!("SIGHUP: reloading the site config and every pack.");
+                asked = Some(ReloadRequest { trigger: Trigger::Signal, confirm: false, reply: None });
+            }
             _ = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
@@ -254,72 +320,178 @@ async fn reload_task(
             } => {}
             _ = shutdown.changed() => return,
         }
-        let Some(paths) = debouncer.take_due(std::time::Instant::now()) else {
+        let (batch, trigger, confirm, reply) = match asked {
+            Some(r) => {
+                // Everything, now; file events waiting in the debouncer are part of it.
+                let mut all = debouncer
+                    .take_due(std::time::Instant::now() + std::time::Duration::from_secs(3600))
+                    .unwrap_or_default();
+                let rules = core.rules.current();
+                all.insert(core.config.clone());
+                for p in &rules.site.rules.packs {
+                    all.insert(rules.site.resolve(p).join("pack.toml"));
+                }
+                (all, r.trigger, r.confirm, r.reply)
+            }
+            None => match debouncer.take_due(std::time::Instant::now()) {
+                Some(paths) => (paths, Trigger::File, false, None),
+                None => continue,
+            },
+        };
+        let Some((record, site_changed)) =
+            reload_once(&core, &reloader, batch, trigger, confirm, &rules_tx).await
+        else {
             continue;
         };
-        let batch: BTreeSet<PathBuf> = paths;
-        let before = core.rules.current();
-        let r = reloader.clone();
-        let outcome = match tokio::task::spawn_blocking(move || r.reload(&batch)).await {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                error!(error = %e, "The reload step panicked; the previous rules stay in force.");
-                continue;
-            }
-        };
-        let now = core.clock.now();
-        match outcome {
-            ReloadOutcome::Unchanged => core.metrics.reloaded(ReloadResult::Unchanged),
-            ReloadOutcome::Swapped {
-                generation,
-                changes,
-                snapshot_drift,
-            } => {
-                core.metrics.reloaded(ReloadResult::Swapped);
-                let rules = core.rules.current();
-                info!(generation, site = changes.site, packs = ?changes.packs, "Rules reloaded; re-planning.");
-                for file in &snapshot_drift {
-                    warn!(case = %file.display(), "Case passes but its snapshot is missing or differs; run klar rules test --accept.");
-                }
-                core.with_status(|s| {
-                    s.rules = RulesStatus::of(&rules);
-                    s.rules.last_reload = Some(now);
-                });
-                if changes.site {
-                    let (old, new) = (&before.site, &rules.site);
-                    let restart: Vec<&str> = [
-                        (
-                            "[[sources]]",
-                            format!("{:?}", old.sources) != format!("{:?}", new.sources),
-                        ),
-                        ("[controller]", old.controller != new.controller),
-                        ("[mqtt]", old.mqtt != new.mqtt),
-                        ("[web]", old.web != new.web),
-                        ("[daemon]", old.daemon != new.daemon),
-                    ]
-                    .into_iter()
-                    .filter_map(|(table, changed)| changed.then_some(table))
-                    .collect();
-                    if !restart.is_empty() {
-                        warn!(tables = ?restart, "These tables changed; they take effect when klar restarts.");
-                    }
-                    drop(watcher.take());
-                    watcher = watch_rules(&core, &paths_tx);
-                }
-                rules_tx.send_replace(generation);
-            }
-            ReloadOutcome::Refused(e) => {
-                core.metrics.reloaded(ReloadResult::Refused);
-                for p in &e.problems {
-                    error!(file = %p.file.display(), line = p.line.unwrap_or(0), column = p.column.unwrap_or(0), problem = %p, "Reload refused; the previous rules stay in force.");
-                }
-                core.with_status(|s| {
-                    s.rules.errors = e.problems.clone();
-                    s.rules.last_reload = Some(now);
-                });
-            }
+        if site_changed {
+            drop(watcher.take());
+            watcher = watch_rules(&core, &paths_tx);
+        }
+        if let Some(reply) = reply {
+            let _ = reply.send(record);
         }
     }
+}
+
+/// One reload: validate, try on the live bookings, swap or refuse; status, metrics and logs.
+/// Returns the record and whether the site config changed (the watcher must follow).
+async fn reload_once(
+    core: &Arc<Core>,
+    reloader: &Arc<Reloader>,
+    batch: BTreeSet<PathBuf>,
+    trigger: Trigger,
+    confirm: bool,
+    rules_tx: &channel::Sender<u64>,
+) -> Option<(ReloadRecord, bool)> {
+    let before = core.rules.current();
+    let r = reloader.clone();
+    let bookings = core.bookings();
+    let now = core.clock.now();
+    let started = std::time::Instant::now();
+    let outcome = match tokio::task::spawn_blocking(move || {
+        let live = Live {
+            bookings: &bookings,
+            now,
+            confirm,
+        };
+        r.reload_guarded(&batch, &live)
+    })
+    .await
+    {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            error!(error = %e, "The reload step panicked; the previous rules stay in force.");
+            return None;
+        }
+    };
+    let took_ms = started.elapsed().as_millis();
+    let id = core.status().rules.next_id();
+    let mut record = ReloadRecord {
+        id,
+        at: now,
+        trigger: trigger.as_str().to_owned(),
+        outcome: "unchanged".to_owned(),
+        generation: before.generation,
+        problems: Vec::new(),
+        confirmable: false,
+        overridden_by: None,
+        diff: None,
+    };
+    let mut site_changed = false;
+    match outcome {
+        ReloadOutcome::Unchanged => {
+            core.metrics.reloaded(ReloadResult::Unchanged);
+            return Some((record, false));
+        }
+        ReloadOutcome::Swapped {
+            generation,
+            changes,
+            snapshot_drift,
+            diff,
+            overridden,
+        } => {
+            core.metrics.reloaded(ReloadResult::Swapped);
+            let rules = core.rules.current();
+            let summary = diff
+                .as_ref()
+                .map_or_else(|| "applied".to_owned(), |d| d.counts.to_string());
+            info!(generation, trigger = trigger.as_str(), site = changes.site, packs = ?changes.packs, took_ms, changes = %summary, "Rules reloaded; re-planning.");
+            if let Some(d) = &diff {
+                for room in &d.rooms {
+                    info!(generation, room = %room, "Reload changes a room.");
+                }
+            }
+            let overridden_by = (!overridden.is_empty()).then(|| {
+                if confirm {
+                    "confirmed".to_owned()
+                } else {
+                    "commissioning mode".to_owned()
+                }
+            });
+            for p in &overridden {
+                warn!(problem = %p, by = overridden_by.as_deref().unwrap_or(""), "Applied although the guard would refuse it.");
+            }
+            for file in &snapshot_drift {
+                warn!(case = %file.display(), "Case passes but its snapshot is missing or differs; run klar rules test --accept.");
+            }
+            record.outcome = "swapped".to_owned();
+            record.generation = generation;
+            record.problems = overridden;
+            record.overridden_by = overridden_by;
+            record.diff = diff.map(|d| *d);
+            let kept = record.clone();
+            core.with_status(|s| {
+                let reloads = std::mem::take(&mut s.rules.reloads);
+                s.rules = RulesStatus::of(&rules);
+                s.rules.reloads = reloads;
+                s.rules.last_reload = Some(now);
+                s.rules.record(kept);
+            });
+            if changes.site {
+                let (old, new) = (&before.site, &rules.site);
+                let restart: Vec<&str> = [
+                    (
+                        "[[sources]]",
+                        format!("{:?}", old.sources) != format!("{:?}", new.sources),
+                    ),
+                    ("[controller]", old.controller != new.controller),
+                    ("[mqtt]", old.mqtt != new.mqtt),
+                    ("[web]", old.web != new.web),
+                    ("[daemon]", old.daemon != new.daemon),
+                ]
+                .into_iter()
+                .filter_map(|(table, changed)| changed.then_some(table))
+                .collect();
+                if !restart.is_empty() {
+                    warn!(tables = ?restart, "These tables changed; they take effect when klar restarts.");
+                }
+                site_changed = true;
+            }
+            rules_tx.send_replace(generation);
+        }
+        ReloadOutcome::Refused(e) => {
+            core.metrics.reloaded(ReloadResult::Refused);
+            for p in &e.problems {
+                error!(file = %p.file.display(), line = p.line.unwrap_or(0), column = p.column.unwrap_or(0), trigger = trigger.as_str(), problem = %p, "Reload refused; the previous rules stay in force.");
+            }
+            if e.confirmable() {
+                warn!(
+                    "The change is valid but the guard refused it: klar reload --confirm, or the dashboard's Apply anyway, applies it."
+                );
+            }
+            record.outcome = "refused".to_owned();
+            record.confirmable = e.confirmable();
+            record.problems = e.problems.clone();
+            record.diff = e.diff.map(|d| *d);
+            let kept = record.clone();
+            core.with_status(|s| {
+                s.rules.errors = e.problems;
+                s.rules.last_reload = Some(now);
+                s.rules.record(kept);
+            });
+        }
+    }
+    Some((record, site_changed))
 }
 
 /// Where the planner sends each plan.

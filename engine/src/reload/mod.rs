@@ -10,9 +10,18 @@
 //!   instants, it reads no clock.
 //! - [`watch`]: the notify watcher on the rule folders and the config file's folder (the folder,
 //!   since editors replace files on save), forwarding changed paths to a callback.
+//! - [`guard`]: a candidate that passes is still tried on the live bookings before it swaps:
+//!   refused if it fails a booking the rules in force decide or removes most windows in force,
+//!   unless confirmed. [`diff`] says what it would change, [`causes`] groups rule errors.
+//! - [`places`]: where a key is in the site config, so errors point at `site.toml:line:col`.
 
+pub mod causes;
 mod debounce;
+pub mod diff;
+pub mod guard;
+pub mod places;
 pub mod watch;
+pub mod wording;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -22,10 +31,14 @@ use serde::Serialize;
 
 use crate::rules::cases::run_pack_cases;
 use crate::rules::pack::{LoadOptions, load_reporting};
-use crate::rules::{PackError, RuleRuntime};
+use crate::rules::settings::check_overrides;
+use crate::rules::{PackError, PackInfo, RuleRuntime};
 use crate::site::{ConfigError, SiteConfig};
 
 pub use debounce::Debouncer;
+pub use diff::PlanDiff;
+pub use guard::{Live, ReloadPolicy};
+pub use places::TomlPlaces;
 
 /// The site config and every rule pack it names, compiled and tested: what the planner uses.
 pub struct RuleSet {
@@ -92,6 +105,10 @@ pub struct ReloadProblem {
     pub line: Option<u32>,
     pub column: Option<u32>,
     pub message: String,
+    /// The offending line with a pointer under the place, for people (a rule that does not
+    /// compile); not part of the one-line `Display`.
+    #[serde(skip)]
+    pub snippet: Option<String>,
 }
 
 impl std::fmt::Display for ReloadProblem {
@@ -109,6 +126,7 @@ impl std::fmt::Display for ReloadProblem {
 impl From<PackError> for ReloadProblem {
     fn from(e: PackError) -> Self {
         ReloadProblem {
+            snippet: e.snippet,
             file: e.file,
             line: e.line,
             column: e.column,
@@ -121,6 +139,7 @@ impl From<ConfigError> for ReloadProblem {
     fn from(e: ConfigError) -> Self {
         match e {
             ConfigError::Read { path, source } => ReloadProblem {
+                snippet: None,
                 file: path,
                 line: None,
                 column: None,
@@ -132,17 +151,22 @@ impl From<ConfigError> for ReloadProblem {
                 column,
                 message,
             } => ReloadProblem {
+                snippet: None,
                 file: path,
                 line: u32::try_from(line).ok(),
                 column: u32::try_from(column).ok(),
                 message,
             },
-            ConfigError::Invalid { path, message } => ReloadProblem {
-                file: path,
-                line: None,
-                column: None,
-                message,
-            },
+            ConfigError::Invalid { path, message } => {
+                let place = TomlPlaces::read(&path).and_then(|p| p.place_of(&message).cloned());
+                ReloadProblem {
+                    snippet: None,
+                    file: path,
+                    line: place.as_ref().and_then(|p| u32::try_from(p.line).ok()),
+                    column: place.as_ref().and_then(|p| u32::try_from(p.column).ok()),
+                    message,
+                }
+            }
         }
     }
 }
@@ -153,11 +177,22 @@ impl From<ConfigError> for ReloadProblem {
 pub struct ReloadError {
     /// Never empty.
     pub problems: Vec<ReloadProblem>,
+    /// Set when the candidate is valid and only the guard refused it: what it would change on
+    /// the live bookings. Such a reload can be confirmed.
+    pub diff: Option<Box<PlanDiff>>,
 }
 
 impl ReloadError {
     fn of(problems: Vec<ReloadProblem>) -> Self {
-        ReloadError { problems }
+        ReloadError {
+            problems,
+            diff: None,
+        }
+    }
+
+    /// Only the guard refused: the candidate is valid and a confirmation applies it.
+    pub fn confirmable(&self) -> bool {
+        self.diff.is_some()
     }
 }
 
@@ -251,6 +286,7 @@ pub fn prepare(
                 let report = run_pack_cases(&dir, &pack);
                 if let Some(problem) = &report.problem {
                     problems.push(ReloadProblem {
+                        snippet: None,
                         file: dir.clone(),
                         line: None,
                         column: None,
@@ -260,14 +296,20 @@ pub fn prepare(
                 for case in &report.cases {
                     for p in &case.problems {
                         problems.push(ReloadProblem {
+                            snippet: None,
                             file: case.file.clone(),
                             line: None,
                             column: None,
                             message: format!("case {} fails: {p}", case.name),
                         });
                     }
+                    // Rule lines that only moved (a comment added) are no drift.
                     if case.problems.is_empty()
-                        && case.snapshot != crate::rules::cases::SnapshotState::Same
+                        && !matches!(
+                            case.snapshot,
+                            crate::rules::cases::SnapshotState::Same
+                                | crate::rules::cases::SnapshotState::LinesMoved
+                        )
                     {
                         snapshot_drift.push(case.file.clone());
                     }
@@ -277,10 +319,24 @@ pub fn prepare(
             Err(errors) => problems.extend(errors.into_iter().map(ReloadProblem::from)),
         }
     }
+    if let Err(e) = site.rules.reload.validate() {
+        let place = TomlPlaces::read(config)
+            .and_then(|p| p.get(&["rules", "reload", "max_removed_share"]).cloned());
+        problems.push(ReloadProblem {
+            snippet: None,
+            file: config.to_owned(),
+            line: place.as_ref().and_then(|p| u32::try_from(p.line).ok()),
+            column: place.as_ref().and_then(|p| u32::try_from(p.column).ok()),
+            message: e,
+        });
+    }
+    let infos: Vec<&PackInfo> = packs.iter().map(|p| p.pack()).collect();
+    problems.extend(check_settings(config, &site, &infos));
     let mut names = BTreeSet::new();
     for p in &packs {
         if !names.insert(p.pack().name.clone()) {
             problems.push(ReloadProblem {
+                snippet: None,
                 file: p.pack().dir.join(crate::rules::pack::MANIFEST),
                 line: None,
                 column: None,
@@ -299,6 +355,51 @@ pub fn prepare(
         },
         snapshot_drift,
     })
+}
+
+/// Checks the site's `[rules.settings.<pack>]` against the packs' own settings: every key must
+/// be a setting the pack has, of its default's type, and every table must name a loaded pack.
+/// Each problem points at its line in the config file.
+pub fn check_settings(config: &Path, site: &SiteConfig, packs: &[&PackInfo]) -> Vec<ReloadProblem> {
+    let places = TomlPlaces::read(config);
+    let at = |path: &[&str]| {
+        let place = places.as_ref().and_then(|p| p.get(path));
+        (
+            place.and_then(|p| u32::try_from(p.line).ok()),
+            place.and_then(|p| u32::try_from(p.column).ok()),
+        )
+    };
+    let mut problems = Vec::new();
+    for (name, table) in &site.rules.settings {
+        let Some(pack) = packs.iter().find(|p| &p.name == name) else {
+            let (line, column) = at(&["rules", "settings", name]);
+            let known: Vec<&str> = packs.iter().map(|p| p.name.as_str()).collect();
+            let hint = match crate::rules::settings::closest(name, known.iter().copied()) {
+                Some(s) => format!(" (did you mean [rules.settings.{s}]?)"),
+                None => format!("; the packs are: {}", known.join(", ")),
+            };
+            problems.push(ReloadProblem {
+                snippet: None,
+                file: config.to_owned(),
+                line,
+                column,
+                message: format!("[rules.settings.{name}]: no pack named {name:?} is loaded{hint}"),
+            });
+            continue;
+        };
+        let overrides = table.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        for p in check_overrides(pack, &overrides) {
+            let (line, column) = at(&["rules", "settings", name, &p.key]);
+            problems.push(ReloadProblem {
+                snippet: None,
+                file: config.to_owned(),
+                line,
+                column,
+                message: format!("[rules.settings.{name}] {p}"),
+            });
+        }
+    }
+    problems
 }
 
 /// A validated rule set, ready to swap in.
@@ -330,6 +431,11 @@ pub enum ReloadOutcome {
         generation: u64,
         changes: Changes,
         snapshot_drift: Vec<PathBuf>,
+        /// What it changed on the live bookings (a guarded reload).
+        diff: Option<Box<PlanDiff>>,
+        /// What the guard would have refused it for, had it not been confirmed or the site not
+        /// been in commissioning mode.
+        overridden: Vec<ReloadProblem>,
     },
     /// The previous rule set stays in force.
     Refused(ReloadError),
@@ -344,15 +450,20 @@ pub struct Reloader {
     /// Changes of refused reloads: they are validated again with the next change, so fixing
     /// one file of a broken pair does not leave the other one's change behind.
     pending: std::sync::Mutex<Changes>,
+    /// The rule set a person last started or confirmed: the guard counts windows removed from
+    /// what it planned, so small saves cannot add up to removing them all unconfirmed.
+    baseline: std::sync::Mutex<Arc<RuleSet>>,
 }
 
 impl Reloader {
     pub fn new(config: PathBuf, options: LoadOptions, cell: Arc<RuleSetCell>) -> Self {
+        let baseline = std::sync::Mutex::new(cell.current());
         Reloader {
             config,
             options,
             cell,
             pending: std::sync::Mutex::new(Changes::default()),
+            baseline,
         }
     }
 
@@ -365,8 +476,51 @@ impl Reloader {
     }
 
     /// Handles a batch of changed paths: classifies, validates, and swaps only if everything
-    /// passed.
+    /// passed. No guard: see [`Reloader::reload_guarded`].
     pub fn reload(&self, paths: &BTreeSet<PathBuf>) -> ReloadOutcome {
+        self.reload_with(paths, None)
+    }
+
+    /// [`Reloader::reload`], and the candidate is tried on the live bookings before it swaps
+    /// ([`guard`]): refused when it fails a booking the rules in force decide or removes too
+    /// many windows in force, unless `live.confirm` or `[rules.reload] commissioning`.
+    pub fn reload_guarded(&self, paths: &BTreeSet<PathBuf>, live: &Live<'_>) -> ReloadOutcome {
+        self.reload_with(paths, Some(live))
+    }
+
+    fn baseline(&self) -> Arc<RuleSet> {
+        match self.baseline.lock() {
+            Ok(b) => b.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_baseline(&self, rules: Arc<RuleSet>) {
+        match self.baseline.lock() {
+            Ok(mut b) => *b = rules,
+            Err(poisoned) => *poisoned.into_inner() = rules,
+        }
+    }
+
+    /// What reloading everything now would do, without swapping: the candidate's problems, or
+    /// what it changes on the live bookings and what the guard would refuse it for.
+    pub fn preview(&self, live: &Live<'_>) -> Result<guard::Verdict, ReloadError> {
+        let current = self.cell.current();
+        let changes = Changes {
+            site: true,
+            packs: BTreeSet::new(),
+        };
+        let prepared = prepare(&self.config, &current, &changes, &self.options)?;
+        Ok(guard::judge_since(
+            &self.baseline(),
+            &current,
+            &prepared.rules,
+            live,
+            &self.config,
+        ))
+    }
+
+    fn reload_with(&self, paths: &BTreeSet<PathBuf>, live: Option<&Live<'_>>) -> ReloadOutcome {
         let current = self.cell.current();
         let mut pending = match self.pending.lock() {
             Ok(guard) => guard,
@@ -380,13 +534,44 @@ impl Reloader {
         changes.packs.extend(pending.packs.iter().cloned());
         match prepare(&self.config, &current, &changes, &self.options) {
             Ok(prepared) => {
+                let (diff, overridden) = match live {
+                    None => (None, Vec::new()),
+                    Some(live) => {
+                        let baseline = self.baseline();
+                        let verdict = guard::judge_since(
+                            &baseline,
+                            &current,
+                            &prepared.rules,
+                            live,
+                            &self.config,
+                        );
+                        let confirmed =
+                            live.confirm || prepared.rules.site.rules.reload.commissioning;
+                        let applies = verdict.reasons.is_empty() || confirmed;
+                        if !applies {
+                            *pending = changes;
+                            return ReloadOutcome::Refused(ReloadError {
+                                problems: verdict.reasons,
+                                diff: Some(Box::new(verdict.diff)),
+                            });
+                        }
+                        (Some(Box::new(verdict.diff)), verdict.reasons)
+                    }
+                };
                 let generation = prepared.rules.generation;
+                let accepted = live
+                    .is_some_and(|l| l.confirm || prepared.rules.site.rules.reload.commissioning);
                 self.cell.swap(prepared.rules);
+                if accepted {
+                    self.set_baseline(self.cell.current());
+                }
                 *pending = Changes::default();
                 ReloadOutcome::Swapped {
                     generation,
                     changes,
                     snapshot_drift: prepared.snapshot_drift,
+                    diff,
+                    overridden,
                 }
             }
             Err(e) => {

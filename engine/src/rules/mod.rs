@@ -8,6 +8,7 @@ pub mod bounds;
 pub mod cases;
 pub mod pack;
 pub mod rhai;
+pub mod settings;
 pub mod wasm;
 
 use std::collections::BTreeMap;

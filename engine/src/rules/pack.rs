@@ -79,7 +79,7 @@ impl PackManifest {
                 text,
                 line as u32,
                 column as u32,
-                e.message().to_owned(),
+                crate::reload::wording::in_klar_words(e.message()),
             )
         })?;
         if manifest.name.trim().is_empty() {

@@ -214,6 +214,9 @@ pub struct RulesConfig {
     /// Per-pack settings overriding the pack's own `[settings]`, keyed by pack name.
     #[serde(default)]
     pub settings: BTreeMap<String, toml::Table>,
+    /// `[rules.reload]`: what the reload guard refuses, and commissioning mode.
+    #[serde(default)]
+    pub reload: crate::reload::ReloadPolicy,
 }
 
 /// One `[[sources]]` entry. `kind`-specific settings stay raw for the adapter to parse.
@@ -300,7 +303,7 @@ impl SiteConfig {
                 path: path.to_owned(),
                 line,
                 column,
-                message: e.message().to_owned(),
+                message: crate::reload::wording::in_klar_words(e.message()),
             }
         })?;
         config.base_dir = base_dir;
@@ -458,7 +461,10 @@ doors = ["D-101"]
         let bad = SITE.replace("doors = [\"D-101\"]", "doors = 7");
         let e = SiteConfig::parse(&bad, Path::new("site.toml"), PathBuf::new()).unwrap_err();
         let text = e.to_string();
-        assert!(text.starts_with("site.toml:14:9: invalid type"), "{text}");
+        assert!(
+            text.starts_with("site.toml:14:9: expected a list"),
+            "{text}"
+        );
     }
 
     #[test]

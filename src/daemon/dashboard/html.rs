@@ -88,12 +88,25 @@ pub const PAGES: &[(&str, &str)] = &[
     ("/timeline", "Timeline"),
     ("/doors", "Doors"),
     ("/bookings", "Bookings"),
+    ("/reloads", "Reloads"),
     ("/audit", "Audit log"),
 ];
 
 /// A whole page: head, navigation, `body` in `<main>`. `current` is the page's path;
 /// `site` the site's name.
 pub fn page(site: &str, title: &str, current: &str, body: &str) -> String {
+    page_with(site, title, current, body, None)
+}
+
+/// [`page`] with klar's health in the header: green when `problems` is empty, red with their
+/// count (linking to the overview's list) otherwise. `None`: no badge (the login page).
+pub fn page_with(
+    site: &str,
+    title: &str,
+    current: &str,
+    body: &str,
+    problems: Option<&[String]>,
+) -> String {
     let mut h = Html::new();
     h.raw("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
         .raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
@@ -104,7 +117,29 @@ pub fn page(site: &str, title: &str, current: &str, body: &str) -> String {
         .raw("<script src=\"/assets/klar.js\" defer></script></head><body>")
         .raw("<header><div class=\"site\"><strong>klar</strong> ")
         .text(site)
-        .raw("</div><nav>");
+        .raw("</div>");
+    match problems {
+        None => {}
+        Some([]) => {
+            h.raw("<a id=\"health\" class=\"health ok\" href=\"/#problems\">all good</a>");
+        }
+        Some(list) => {
+            h.raw("<a id=\"health\" class=\"health bad\" href=\"/#problems\" title=\"")
+                .text(&list.join("\n"))
+                .raw("\">")
+                .text(&format!(
+                    "{} {}",
+                    list.len(),
+                    if list.len() == 1 {
+                        "problem"
+                    } else {
+                        "problems"
+                    }
+                ))
+                .raw("</a>");
+        }
+    }
+    h.raw("<nav>");
     for (path, label) in PAGES {
         let here = if *path == current {
             " aria-current=\"page\""

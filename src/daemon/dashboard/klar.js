@@ -20,6 +20,10 @@
         var fresh = doc.getElementById("main");
         var main = document.getElementById("main");
         if (fresh && main) { main.replaceWith(fresh); bind(); }
+        // The header's health badge follows too: it is not green while anything is wrong.
+        var health = doc.getElementById("health");
+        var shown = document.getElementById("health");
+        if (health && shown) shown.replaceWith(health);
       });
   }
 

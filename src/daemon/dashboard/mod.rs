@@ -16,6 +16,7 @@ pub mod bookings;
 pub mod doors;
 pub mod html;
 pub mod overview;
+pub mod reloads;
 pub mod timeline;
 
 use std::path::PathBuf;
@@ -55,6 +56,8 @@ pub fn routes() -> axum::Router<Web> {
         .route("/explain", get(doors::explain_page))
         .route("/bookings", get(bookings::page))
         .route("/audit", get(audit::page))
+        .route("/reloads", get(reloads::page))
+        .route("/api/reloads", get(reloads::json))
         .route("/api/plan", get(plan_json))
         .route("/api/bookings", get(bookings::json))
         .route("/api/doors", get(doors::json))
@@ -75,25 +78,37 @@ pub fn routes() -> axum::Router<Web> {
         )
 }
 
-/// What every page needs: the site's name and zone, and now.
+/// What every page needs: the site's name and zone, now, and what keeps klar from green.
 pub struct Ctx {
     pub site: String,
     pub tz: Tz,
     pub now: DateTime<Utc>,
+    /// Everything not as it should be (not ready yet, a refused reload, a failed apply, a
+    /// booking its rules fail on, ...): the header shows their count, the overview the list.
+    pub problems: Vec<String>,
 }
 
 impl Ctx {
     pub fn of(web: &Web) -> Ctx {
         let rules = web.daemon.core.rules.current();
+        let mut problems = super::web::missing(&web.daemon.core);
+        problems.extend(web.daemon.core.status().problems());
         Ctx {
             site: rules.site.site.name.clone(),
             tz: rules.site.site.time_zone,
             now: web.daemon.core.clock.now(),
+            problems,
         }
     }
 
     pub fn page(&self, title: &str, current: &str, body: Html) -> axum::response::Html<String> {
-        axum::response::Html(html::page(&self.site, title, current, &body.into_string()))
+        axum::response::Html(html::page_with(
+            &self.site,
+            title,
+            current,
+            &body.into_string(),
+            Some(&self.problems),
+        ))
     }
 }
 
@@ -185,11 +200,12 @@ async fn live(State(web): State<Web>) -> Json<Live> {
     let polls: u64 = s.sources.iter().map(|s| s.polls).sum();
     Json(Live {
         stamp: format!(
-            "{polls}/{}/{}/{}/{}",
+            "{polls}/{}/{}/{}/{}/{}",
             s.plan.as_ref().map(|p| p.at.timestamp()).unwrap_or(0),
             s.last_apply.as_ref().map(|a| a.at.timestamp()).unwrap_or(0),
             s.rules.generation,
             s.rules.errors.len(),
+            s.rules.reloads.first().map_or(0, |r| r.id),
         ),
     })
 }

@@ -1,6 +1,8 @@
-//! `/`: is klar healthy? Each source (last good poll, errors, bookings held), the controller
-//! (reachable, last apply, what is still pending), the rule packs (version, last reload, errors
-//! with file:line and the offending line), readiness, and the two actions.
+//! `/`: is klar healthy? Everything that keeps it from green, first and in one list (the
+//! header's badge counts it, `/readyz` says it); each source (last good poll, errors, bookings
+//! held), the controller (reachable, last apply, what is still pending), the rule packs
+//! (version, the last reload and what it changed or why it was refused, errors with file:line
+//! and the offending line, rule errors grouped by cause), and the two actions.
 
 use axum::extract::{Query, State};
 use serde::Deserialize;
@@ -44,12 +46,26 @@ pub async fn page(State(web): State<Web>, Query(p): Query<Params>) -> axum::resp
         .raw("<form method=\"post\" action=\"/api/reload\" data-action=\"reload\"><button id=\"reload\" type=\"submit\">Reload rules</button></form>")
         .raw("</div>");
     let missing = missing(&core);
-    if missing.is_empty() {
-        h.el("p", "good", "Ready: every source read, the plan applied.");
+    if ctx.problems.is_empty() {
+        h.el(
+            "p",
+            "good",
+            "All good: every source read, the plan applied, every booking decided, nothing refused.",
+        );
     } else {
-        h.raw("<p class=\"warn\">Not ready: ")
-            .text(&missing.join("; "))
-            .raw("</p>");
+        if !missing.is_empty() {
+            h.raw("<p class=\"warn\">Not ready: ")
+                .text(&missing.join("; "))
+                .raw("</p>");
+        }
+        let rest = &ctx.problems[missing.len()..];
+        if !rest.is_empty() {
+            h.raw("<ul class=\"problems\" id=\"problems\">");
+            for p in rest {
+                h.raw("<li>").text(p).raw("</li>");
+            }
+            h.raw("</ul>");
+        }
     }
     h.raw("</section>");
 
@@ -205,9 +221,7 @@ pub async fn page(State(web): State<Web>, Query(p): Query<Params>) -> axum::resp
         );
     }
     h.raw("</dl>");
-    if status.rules.errors.is_empty() {
-        h.el("p", "good", "The last reload had no errors.");
-    } else {
+    if !status.rules.errors.is_empty() {
         h.el(
             "p",
             "bad",
@@ -224,13 +238,69 @@ pub async fn page(State(web): State<Web>, Query(p): Query<Params>) -> axum::resp
         h.raw("</ul>");
     }
     if let Some(plan) = &status.plan
-        && !plan.rule_errors.is_empty()
+        && !plan.causes.is_empty()
     {
-        list(
-            &mut h,
-            "Bookings a rule failed on (fail closed)",
-            &plan.rule_errors,
-        );
+        let failed: usize = plan.causes.iter().map(|c| c.bookings.len()).sum();
+        h.el(
+            "h3",
+            "",
+            &format!(
+                "Bookings a rule fails on (fail closed): {failed}, {} {}",
+                plan.causes.len(),
+                if plan.causes.len() == 1 {
+                    "cause"
+                } else {
+                    "causes"
+                }
+            ),
+        )
+        .raw("<ul class=\"problems causes\">");
+        for c in &plan.causes {
+            let names: Vec<String> = c
+                .bookings
+                .iter()
+                .take(3)
+                .map(|b| format!("{}:{} {}", b.source, b.id, b.title))
+                .collect();
+            h.raw("<li><code>")
+                .text(&c.to_string())
+                .raw("</code>")
+                .text(&format!(
+                    "; {} {} ({}{})",
+                    c.bookings.len(),
+                    if c.bookings.len() == 1 {
+                        "consequence"
+                    } else {
+                        "consequences"
+                    },
+                    names.join(", "),
+                    if c.bookings.len() > names.len() {
+                        ", ..."
+                    } else {
+                        ""
+                    }
+                ));
+            if let Some(l) = &c.location
+                && let Some(dir) = core
+                    .rules
+                    .current()
+                    .packs
+                    .iter()
+                    .find(|p| p.pack().name == c.pack)
+                    .map(|p| p.pack().dir.clone())
+                && let Some(text) = offending_line(&dir.join(&l.file), Some(l.line))
+            {
+                h.raw("<pre>").text(&text).raw("</pre>");
+            }
+            h.raw("</li>");
+        }
+        h.raw("</ul>");
+    }
+    match status.rules.reloads.first() {
+        Some(r) => super::reloads::record(&mut h, r, &ctx, 10),
+        None => {
+            h.el("p", "note", "No reload since klar started.");
+        }
     }
     h.raw("</section>");
     ctx.page("Overview", "/", h)

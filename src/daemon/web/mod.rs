@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use tokio::sync::watch;
 
 use super::dashboard;
-use super::tasks::{Handle, Running};
+use super::tasks::{Handle, Running, Trigger};
 pub use access::{Access, TOKEN_ENV, configured_listen, configured_token, is_loopback};
 
 /// What the handlers share.
@@ -37,6 +37,13 @@ pub struct Bound {
 /// Checks the access rules for `addr` with the site's token (see [`configured_token`]) and
 /// binds it. Off loopback without a token it refuses.
 pub async fn bind(site: &klar_engine::site::SiteConfig, addr: SocketAddr) -> anyhow::Result<Bound> {
+    let access = access_for(site, addr)?;
+    let listener = listen(addr).await?;
+    Ok(Bound { listener, access })
+}
+
+/// The access rules for serving `site` on `addr`: off loopback a token is required.
+fn access_for(site: &klar_engine::site::SiteConfig, addr: SocketAddr) -> anyhow::Result<Access> {
     let token = configured_token(site)?;
     if !is_loopback(addr.ip()) && token.is_none() {
         return Err(crate::cli::BadInput(format!(
@@ -44,24 +51,34 @@ pub async fn bind(site: &klar_engine::site::SiteConfig, addr: SocketAddr) -> any
         ))
         .into());
     }
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding the dashboard to {addr}"))?;
-    Ok(Bound {
-        listener,
-        access: Access::new(token),
+    Ok(Access::new(token))
+}
+
+/// Binds the dashboard's socket. A port in use is said plainly (the caller adds how to choose
+/// another).
+pub async fn listen(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            crate::cli::BadInput(format!(
+                "{addr} is already in use (another klar, or another program, listens there)"
+            ))
+            .into()
+        } else {
+            anyhow::Error::new(e).context(format!("binding the dashboard to {addr}"))
+        }
     })
 }
 
-/// [`bind`] with the running daemon's site, then [`serve_bound`].
-pub async fn serve(
-    running: &Running,
-    addr: SocketAddr,
-    shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<String> {
-    let site = running.core.rules.current().site.clone();
-    let bound = bind(&site, addr).await?;
-    serve_bound(running, bound, shutdown)
+/// A socket bound early (before anything else starts) with the access rules of `site`.
+pub fn bound(
+    site: &klar_engine::site::SiteConfig,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<Bound> {
+    let addr = listener.local_addr().context("the dashboard's address")?;
+    Ok(Bound {
+        access: access_for(site, addr)?,
+        listener,
+    })
 }
 
 /// Serves on the bound socket until shutdown; returns the URL it serves on.
@@ -100,6 +117,7 @@ fn router(web: Web) -> axum::Router {
         .route("/api/status", get(status))
         .route("/api/sync", post(sync))
         .route("/api/reload", post(reload))
+        .route("/api/diff", get(preview))
         .route("/login", get(access::login_form).post(access::login))
         .route("/logout", post(access::logout))
         .merge(dashboard::routes())
@@ -133,14 +151,129 @@ async fn sync(State(web): State<Web>, headers: HeaderMap) -> Response {
     "full poll of every source requested".into_response()
 }
 
-async fn reload(State(web): State<Web>, headers: HeaderMap) -> Response {
+#[derive(serde::Deserialize, Default)]
+struct ReloadParams {
+    /// `1`: apply even if the guard refuses (the candidate must still be valid).
+    confirm: Option<String>,
+}
+
+/// Whether a program asked for JSON (`klar reload`).
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"))
+}
+
+/// Validates the site config and every pack, tries them on the live bookings and swaps them in
+/// (or says why not), then answers with what the reload did: JSON for programs, one line for
+/// the page's script (409 when refused), a redirect to the reload for a plain form.
+async fn reload(
+    State(web): State<Web>,
+    Query(params): Query<ReloadParams>,
+    headers: HeaderMap,
+) -> Response {
     web.daemon.core.metrics.requested("reload");
-    web.daemon.reload_all();
-    tracing::info!("Reload requested through the web server.");
-    if from_form(&headers) {
-        return Redirect::to("/?requested=reload").into_response();
+    let confirm = params
+        .confirm
+        .as_deref()
+        .is_some_and(|v| matches!(v, "1" | "true" | "yes"));
+    let json = wants_json(&headers);
+    let trigger = if json {
+        Trigger::Cli
+    } else {
+        Trigger::Dashboard
+    };
+    tracing::info!(
+        confirm,
+        trigger = trigger.as_str(),
+        "Reload requested through the web server."
+    );
+    let record = match tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        web.daemon.reload(trigger, confirm),
+    )
+    .await
+    {
+        Ok(Some(record)) => record,
+        Ok(None) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, "klar is stopping\n").into_response();
+        }
+        Err(_) => {
+            return (
+                StatusCode::GATEWAY_TIMEOUT,
+                "the reload did not finish within 2 minutes; see the log\n",
+            )
+                .into_response();
+        }
+    };
+    let code = if record.outcome == "refused" {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::OK
+    };
+    if json {
+        let answer = serde_json::json!({
+            "summary": record.summary(),
+            "outcome": record.outcome,
+            "generation": record.generation,
+            "confirmable": record.confirmable,
+            "problems": record.problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "rooms": record.diff.as_ref().map(|d| d.rooms.iter().map(ToString::to_string).collect::<Vec<_>>()).unwrap_or_default(),
+            "record": record,
+        });
+        return (code, Json(answer)).into_response();
     }
-    "reload requested".into_response()
+    if from_form(&headers) {
+        return Redirect::to(&format!("/reloads#reload-{}", record.id)).into_response();
+    }
+    let mut text = record.summary();
+    if record.confirmable {
+        text.push_str(" (Apply anyway, or klar reload --confirm, applies it)");
+    }
+    (code, text).into_response()
+}
+
+/// What reloading the files on disk now would change on the live bookings, against the rule
+/// set in force, without applying anything (`klar diff` with no candidate asks this): the diff
+/// and what the guard would refuse it for, or why the files do not load.
+async fn preview(State(web): State<Web>) -> Response {
+    let core = web.daemon.core.clone();
+    let reloader = web.daemon.reloader.clone();
+    let generation = core.rules.current().generation;
+    let answer = tokio::task::spawn_blocking(move || {
+        let bookings = core.bookings();
+        let live = klar_engine::reload::Live {
+            bookings: &bookings,
+            now: core.clock.now(),
+            confirm: false,
+        };
+        match reloader.preview(&live) {
+            Ok(v) => serde_json::json!({
+                "generation": generation,
+                "bookings": bookings.len(),
+                "diff": v.diff,
+                "refused_for": v.reasons.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "errors": Vec::<String>::new(),
+            }),
+            Err(e) => serde_json::json!({
+                "generation": generation,
+                "bookings": bookings.len(),
+                "diff": null,
+                "refused_for": Vec::<String>::new(),
+                "errors": e.problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            }),
+        }
+    })
+    .await;
+    match answer {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the preview failed: {e}\n"),
+        )
+            .into_response(),
+    }
 }
 
 async fn metrics(State(web): State<Web>) -> impl IntoResponse {
@@ -153,7 +286,8 @@ async fn metrics(State(web): State<Web>) -> impl IntoResponse {
     )
 }
 
-/// What is still missing before the daemon is ready; empty when ready.
+/// What is still missing before the daemon is ready; empty when ready. (What is wrong once it
+/// runs is [`super::status::Status::problems`].)
 pub fn missing(core: &super::Core) -> Vec<String> {
     let status = core.status();
     let mut missing = Vec::new();
@@ -172,10 +306,14 @@ pub fn missing(core: &super::Core) -> Vec<String> {
 }
 
 /// 200 once the store is open (it is, or the daemon would not run), every source has been
-/// read and a plan has been applied; 503 naming what is missing before.
+/// read and a plan has been applied, and while nothing is wrong (no refused reload, no failed
+/// apply, nothing the controller cannot realise, no booking its rules fail on, no source whose
+/// last poll failed); 503 naming each problem otherwise.
 async fn readyz(State(web): State<Web>) -> Response {
-    let missing = missing(&web.daemon.core);
-    if missing.is_empty() {
+    let mut problems = missing(&web.daemon.core);
+    let not_ready = !problems.is_empty();
+    problems.extend(web.daemon.core.status().problems());
+    if problems.is_empty() {
         let at = web
             .daemon
             .core
@@ -188,9 +326,10 @@ async fn readyz(State(web): State<Web>) -> Response {
         )
         .into_response();
     }
+    let word = if not_ready { "not ready" } else { "degraded" };
     (
         StatusCode::SERVICE_UNAVAILABLE,
-        format!("not ready: {}\n", missing.join("; ")),
+        format!("{word}: {}\n", problems.join("; ")),
     )
         .into_response()
 }

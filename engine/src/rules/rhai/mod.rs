@@ -71,6 +71,9 @@ struct RuleFile {
     ast: AST,
     /// Where `fn decide` is, for errors about what it returned.
     decide_line: u32,
+    /// Where the file's loops (`loop`, `while`, `do`, `for`) start: Rhai reports a call that
+    /// ran past the operation limit at the call, so an endless loop is named by these.
+    loops: Vec<(u32, u32)>,
 }
 
 /// The locked-down engine: the raw engine, only the packages rules need, every limit set,
@@ -265,10 +268,24 @@ impl RhaiRuntime {
         let (kind, message) = match inner {
             EvalAltResult::ErrorTooManyOperations(..) => (
                 RuleErrorKind::Limit,
-                format!(
-                    "{} ran past the operation limit ({MAX_OPERATIONS}); an endless loop?",
-                    file.name
-                ),
+                match file.loops.as_slice() {
+                    [] => format!(
+                        "{} ran past the operation limit ({MAX_OPERATIONS}); endless recursion?",
+                        file.name
+                    ),
+                    [_] => format!(
+                        "{} ran past the operation limit ({MAX_OPERATIONS}) in this loop: an endless loop?",
+                        file.name
+                    ),
+                    many => format!(
+                        "{} ran past the operation limit ({MAX_OPERATIONS}): an endless loop? (loops at lines {})",
+                        file.name,
+                        many.iter()
+                            .map(|(l, _)| l.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                },
             ),
             EvalAltResult::ErrorStackOverflow(..) => (
                 RuleErrorKind::Limit,
@@ -300,6 +317,14 @@ impl RhaiRuntime {
         } else {
             inner.position()
         };
+        let (line, column) = match (inner, file.loops.first()) {
+            // The limit is reported at the call: name the loop that ran (the first of several).
+            (EvalAltResult::ErrorTooManyOperations(..), Some(&at)) => at,
+            _ => (
+                pos.line().map_or(file.decide_line, |l| l as u32),
+                pos.position().unwrap_or(0) as u32,
+            ),
+        };
         RuleError {
             pack: self.info.name.clone(),
             booking: d.booking.id.clone(),
@@ -307,8 +332,8 @@ impl RhaiRuntime {
             message,
             location: Some(RuleLocation {
                 file: file.name.clone(),
-                line: pos.line().map_or(file.decide_line, |l| l as u32),
-                column: pos.position().unwrap_or(0) as u32,
+                line,
+                column,
             }),
         }
     }
@@ -353,10 +378,29 @@ fn compile_file(engine: &Engine, source: &RuleSource) -> Result<RuleFile, PackEr
             l.starts_with("fn decide") || l.starts_with("private fn decide")
         })
         .map_or(1, |i| i as u32 + 1);
+    // `loop`, `while` and `do` first: a `for` over an array ends by itself.
+    let mut found = Vec::new();
+    ast.walk(&mut |path: &[rhai::ASTNode]| {
+        if let Some(rhai::ASTNode::Stmt(
+            stmt @ (rhai::Stmt::While(..) | rhai::Stmt::Do(..) | rhai::Stmt::For(..)),
+        )) = path.last()
+        {
+            let p = stmt.position();
+            if let Some(line) = p.line() {
+                let rank = u8::from(matches!(stmt, rhai::Stmt::For(..)));
+                found.push((rank, line as u32, p.position().unwrap_or(0) as u32));
+            }
+        }
+        true
+    });
+    found.sort_unstable();
+    found.dedup();
+    let loops = found.into_iter().map(|(_, l, c)| (l, c)).collect();
     Ok(RuleFile {
         name: source.name.clone(),
         ast,
         decide_line,
+        loops,
     })
 }
 

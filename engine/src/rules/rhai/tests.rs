@@ -166,10 +166,25 @@ fn an_endless_loop_stops_at_the_operation_limit_and_names_the_rule() {
     assert_eq!(e.kind, RuleErrorKind::Limit);
     assert_eq!(e.pack, "test");
     let loc = e.location.clone().unwrap();
-    // Rhai does not say where the operations ran out; the error points at `fn decide`.
-    assert_eq!((loc.file.as_str(), loc.line), ("rules/test.rhai", 1));
+    // Rhai reports the limit at the call; the error names the loop instead.
+    assert_eq!(
+        (loc.file.as_str(), loc.line, loc.column),
+        ("rules/test.rhai", 2, 5)
+    );
     assert!(e.to_string().contains("operation limit"), "{e}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    // A loop only one booking reaches, in a helper, among other loops: the first loop is named
+    // and the message lists them all.
+    let rt = runtime(
+        "fn spin(b) {\n    while b.title == \"Lærermøde\" { }\n}\nfn decide(booking, room, ctx) {\n    for d in room.doors { }\n    spin(booking);\n    []\n}\n",
+    );
+    let mut b = b;
+    b.title = "Lærermøde".into();
+    let e = decide(&rt, &b).unwrap_err();
+    let loc = e.location.clone().unwrap();
+    assert_eq!(loc.line, 2, "{e}");
+    assert!(e.message.contains("loops at lines 2, 5"), "{e}");
 }
 
 #[test]
