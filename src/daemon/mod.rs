@@ -14,6 +14,7 @@ pub mod bookings;
 pub mod clock;
 pub mod core;
 pub mod dashboard;
+pub mod logs;
 pub mod metrics;
 pub mod schedule;
 pub mod settings;

@@ -214,7 +214,12 @@ pub fn explain_lines(
         site: &rules.site,
         now: at,
     });
-    let sim = crate::cli::state::simulate_plan(&rules.site, &plan, at)?;
+    // A page view applies nothing to the controller: the throwaway simulator's apply must not
+    // log as if it had ("Controller in step with the plan ...").
+    let sim =
+        tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+            crate::cli::state::simulate_plan(&rules.site, &plan, at)
+        })?;
     crate::cli::explain::explain(&rules.site, &plan, sim.simulator(), kind, id, at)
 }
 
