@@ -36,7 +36,7 @@ pub struct Core {
     bookings: Mutex<BTreeMap<SourceName, SourceBookings>>,
     status: Mutex<Status>,
     /// Counters for `/metrics`.
-    pub metrics: super::metrics::Metrics,
+    pub metrics: Arc<super::metrics::Metrics>,
     /// The last plan built, for the dashboard.
     last_plan: Mutex<Option<Arc<Plan>>>,
 }
@@ -146,7 +146,7 @@ impl Core {
             store: Mutex::new(store),
             bookings: Mutex::new(bookings),
             status: Mutex::new(status),
-            metrics,
+            metrics: Arc::new(metrics),
             last_plan: Mutex::new(None),
         };
         Ok(Opened {

@@ -3,6 +3,10 @@
 //! may use them is [`access`].
 
 pub mod access;
+pub mod server;
+mod sessions;
+pub mod settings;
+mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,6 +22,7 @@ use tokio::sync::watch;
 use super::dashboard;
 use super::tasks::{Handle, Running};
 pub use access::{Access, TOKEN_ENV, configured_listen, configured_token, is_loopback};
+pub use settings::WebSettings;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -25,18 +30,24 @@ pub struct Web {
     pub daemon: Arc<Handle>,
     pub access: Arc<Access>,
     pub live: Arc<dashboard::LiveController>,
+    pub settings: Arc<WebSettings>,
 }
 
-/// The web server's socket and access rules, bound before the daemon's tasks start, so a
-/// refused address or a missing token stops klar before it touches the controller.
+/// The web server's socket, settings and access rules, bound before the daemon's tasks start,
+/// so a refused address or a missing token stops klar before it touches the controller.
 pub struct Bound {
     listener: tokio::net::TcpListener,
     access: Access,
+    settings: WebSettings,
+    limits: server::Limits,
+    files: server::FileLimit,
 }
 
-/// Checks the access rules for `addr` with the site's token (see [`configured_token`]) and
-/// binds it. Off loopback without a token it refuses.
+/// Checks `[web]` and the access rules for `addr` with the site's token (see
+/// [`configured_token`]), raises the file limit, and binds. Off loopback, or behind a proxy
+/// (`public_origin`), without a token it refuses.
 pub async fn bind(site: &klar_engine::site::SiteConfig, addr: SocketAddr) -> anyhow::Result<Bound> {
+    let settings = WebSettings::of(site)?;
     let token = configured_token(site)?;
     if !is_loopback(addr.ip()) && token.is_none() {
         return Err(crate::cli::BadInput(format!(
@@ -44,12 +55,28 @@ pub async fn bind(site: &klar_engine::site::SiteConfig, addr: SocketAddr) -> any
         ))
         .into());
     }
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding the dashboard to {addr}"))?;
+    if let Some(origin) = settings.origin()
+        && token.is_none()
+    {
+        return Err(crate::cli::BadInput(format!(
+            "[web] public_origin = \"{origin}\": behind a proxy everyone who reaches it would reach the dashboard, so a token is required: set [web] token_file or the {TOKEN_ENV} environment variable"
+        ))
+        .into());
+    }
+    let files = server::raise_file_limit();
+    let limits = server::Limits {
+        header_timeout: settings.header_timeout(),
+        request_timeout: settings.request_timeout(),
+        connections: server::connection_limit(settings.max_connections, files.now),
+    };
+    let listener =
+        server::listen(addr).with_context(|| format!("binding the dashboard to {addr}"))?;
     Ok(Bound {
         listener,
-        access: Access::new(token),
+        access: Access::new(token, &settings),
+        settings,
+        limits,
+        files,
     })
 }
 
@@ -68,27 +95,34 @@ pub async fn serve(
 pub fn serve_bound(
     running: &Running,
     bound: Bound,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<String> {
-    let Bound { listener, access } = bound;
+    let Bound {
+        listener,
+        access,
+        settings,
+        limits,
+        files,
+    } = bound;
     let local = listener.local_addr().context("the dashboard's address")?;
+    let fmt = |n: Option<u64>| n.map_or_else(|| "unlimited".to_owned(), |n| n.to_string());
+    tracing::info!(
+        file_limit = %fmt(files.now),
+        file_limit_at_start = %fmt(files.before),
+        max_connections = limits.connections,
+        header_timeout_seconds = limits.header_timeout.as_secs(),
+        request_timeout_seconds = limits.request_timeout.as_secs(),
+        "Dashboard limits."
+    );
     let web = Web {
         daemon: running.handle(),
         access: Arc::new(access),
         live: Arc::new(dashboard::LiveController::for_core(&running.core)),
+        settings: Arc::new(settings),
     };
+    let metrics = running.core.metrics.clone();
     let app = router(web);
-    tokio::spawn(async move {
-        let stop = async move {
-            let _ = shutdown.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(stop)
-            .await
-        {
-            tracing::warn!(error = %e, "The web server stopped with an error.");
-        }
-    });
+    tokio::spawn(server::serve(listener, app, limits, metrics, shutdown));
     Ok(format!("http://{local}/"))
 }
 
@@ -103,6 +137,10 @@ fn router(web: Web) -> axum::Router {
         .route("/login", get(access::login_form).post(access::login))
         .route("/logout", post(access::logout))
         .merge(dashboard::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            web.clone(),
+            dashboard::persons::hide_addresses,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             web.clone(),
             access::guard,
