@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod schedule;
 pub mod settings;
 pub mod status;
+pub mod sync_cooldown;
 mod tasks;
 pub mod web;
 

@@ -161,14 +161,35 @@ fn from_form(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("text/html"))
 }
 
+/// `POST /api/sync`: a full poll of every source, now or when its cooldown ends; the answer
+/// says which.
 async fn sync(State(web): State<Web>, headers: HeaderMap) -> Response {
     web.daemon.core.metrics.requested("sync");
-    web.daemon.sync_now();
-    tracing::info!("Sync requested through the web server: full poll of every source.");
+    let granted = web.daemon.sync_now();
+    let now = web.daemon.core.clock.now();
+    let when: Vec<String> = granted
+        .iter()
+        .map(|g| {
+            let wait = (g.at - now).num_seconds();
+            if wait <= 0 {
+                format!("{} now", g.source)
+            } else {
+                format!("{} in {wait} s", g.source)
+            }
+        })
+        .collect();
+    let answer = format!(
+        "full poll requested: {} (through the web, each source at most once per {} s)",
+        when.join(", "),
+        web.daemon.sync_cooldown.every().num_seconds()
+    );
+    if granted.iter().any(|g| !g.coalesced) {
+        tracing::info!(polls = %when.join(", "), "Sync requested through the web server.");
+    }
     if from_form(&headers) {
         return Redirect::to("/?requested=sync").into_response();
     }
-    "full poll of every source requested".into_response()
+    answer.into_response()
 }
 
 async fn reload(State(web): State<Web>, headers: HeaderMap) -> Response {

@@ -1,6 +1,6 @@
 //! The `[web]` table of the site config: where the dashboard listens and its token, the limits
 //! that keep slow or idle clients from starving the daemon, login sessions, the reverse proxy
-//! in front of it, and how persons are shown (docs/dashboard.md).
+//! in front of it, how persons are shown, and the web sync's cooldown (docs/dashboard.md).
 
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ const KEYS: &[&str] = &[
     "session_hours",
     "public_origin",
     "show_email",
+    "sync_cooldown_seconds",
 ];
 
 /// `[web]`.
@@ -45,6 +46,9 @@ pub struct WebSettings {
     pub public_origin: Option<String>,
     /// Show persons' e-mail addresses (their keys) instead of a name and a reference.
     pub show_email: bool,
+    /// A web "sync now" polls each source at most once per this many seconds; requests in
+    /// between are coalesced into one poll when the time has passed.
+    pub sync_cooldown_seconds: u64,
 }
 
 impl Default for WebSettings {
@@ -58,6 +62,7 @@ impl Default for WebSettings {
             session_hours: 12,
             public_origin: None,
             show_email: false,
+            sync_cooldown_seconds: 30,
         }
     }
 }
@@ -84,6 +89,7 @@ impl WebSettings {
             ("header_timeout_seconds", s.header_timeout_seconds),
             ("request_timeout_seconds", s.request_timeout_seconds),
             ("session_hours", s.session_hours),
+            ("sync_cooldown_seconds", s.sync_cooldown_seconds),
         ] {
             if value == 0 || value > 7 * 24 * 3600 {
                 return Err(bad(format!(
@@ -125,6 +131,10 @@ impl WebSettings {
 
     pub fn session_length(&self) -> Duration {
         Duration::from_secs(self.session_hours * 3600)
+    }
+
+    pub fn sync_cooldown(&self) -> Duration {
+        Duration::from_secs(self.sync_cooldown_seconds)
     }
 
     /// The public origin, normalised (`https://klar.example.dk`, lower case, no slash).
