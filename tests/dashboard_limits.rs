@@ -9,6 +9,8 @@
 mod dashboard_common;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dashboard_common::prom::parse;
@@ -46,8 +48,9 @@ struct Ended {
     answer: String,
 }
 
-async fn hold(addr: SocketAddr, kind: Kind) -> Option<Ended> {
+async fn hold(addr: SocketAddr, kind: Kind, connected: Arc<AtomicUsize>) -> Option<Ended> {
     let mut s = TcpStream::connect(addr).await.ok()?;
+    connected.fetch_add(1, Ordering::SeqCst);
     let connected = Instant::now();
     let mut answer = Vec::new();
     let mut buf = [0u8; 1024];
@@ -157,10 +160,14 @@ fn a_thousand_idle_and_slow_connections_do_not_starve_the_core() {
             _ => Kind::Idle,
         })
         .collect();
+    let connected = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = kinds
         .iter()
-        .map(|k| runtime.spawn(hold(addr, *k)))
+        .map(|k| runtime.spawn(hold(addr, *k, connected.clone())))
         .collect();
+    wait_for("the flood connected", || {
+        (connected.load(Ordering::SeqCst) == kinds.len()).then_some(())
+    });
 
     // While it holds: the core polls WinKAS and applies a booking added now, and a new client
     // is answered (/readyz, /api/audit), each request on a fresh connection.
@@ -183,7 +190,12 @@ fn a_thousand_idle_and_slow_connections_do_not_starve_the_core() {
         let text = http.get(format!("{url}metrics")).send().ok()?.text().ok()?;
         parse(&text).ok()
     };
-    wait_for("the flood in place: the connection limit reached", || {
+    let readyz = wait_for("/readyz answering during the flood", || {
+        let r = fresh().get(format!("{url}readyz")).send().ok()?;
+        (r.status() == 200).then(|| r.text().unwrap())
+    });
+    assert!(readyz.starts_with("ready"), "{readyz}");
+    wait_for("the connection limit reached", || {
         let m = metrics(&fresh())?;
         let open = m.get("klar_web_connections_open", &[])?;
         let evicted = m.get(
@@ -192,11 +204,7 @@ fn a_thousand_idle_and_slow_connections_do_not_starve_the_core() {
         )?;
         (open >= (LIMIT - 2) as f64 && evicted >= 700.0).then_some(())
     });
-    let readyz = wait_for("/readyz answering during the flood", || {
-        let r = fresh().get(format!("{url}readyz")).send().ok()?;
-        (r.status() == 200).then(|| r.text().unwrap())
-    });
-    assert!(readyz.starts_with("ready"), "{readyz}");
+
     wait_for("the new booking applied during the flood", || {
         let r = fresh().get(format!("{url}api/audit")).send().ok()?;
         r.text().ok()?.contains(title).then_some(())
