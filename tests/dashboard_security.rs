@@ -215,6 +215,15 @@ fn off_loopback_every_request_needs_the_token_and_cross_site_posts_are_refused()
         .send()
         .unwrap();
     assert_eq!(r.status(), 200, "a same-origin POST");
+    // Anyone who reaches the server can send those: one log line a minute, not one each.
+    assert_eq!(
+        klar.log()
+            .matches("A cross-site request was refused.")
+            .count(),
+        1,
+        "{}",
+        klar.log()
+    );
 
     // Nothing shows a secret: not the token, the cookie, a vendor password, nor the
     // responsible person's phone; booking titles are escaped in HTML.
@@ -291,6 +300,23 @@ fn on_loopback_without_a_token_only_loopback_hosts_are_answered() {
         .unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/?requested=sync");
+    // A request head over 32 KiB is refused (431), one under it is served.
+    for (size, status) in [(20_000, "200"), (40_000, "431")] {
+        use std::io::{Read, Write};
+        let addr = url.trim_start_matches("http://").trim_end_matches('/');
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        let head = format!(
+            "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(size)
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{size}: {answer}"
+        );
+    }
 }
 
 /// The `Set-Cookie` of a login with `token`, from `client`.

@@ -5,8 +5,8 @@
 //! [`klar_engine::model::Person::key`]), and keys travel everywhere: plan targets, audit rows,
 //! explain lines, pending actions, links. Rather than trust every page (and every page still to
 //! come) to remember, [`hide_addresses`] sits in front of them all: each `email:` key in an
-//! answer (HTML, JSON or text, and URL-encoded in links) becomes `Name (ref:1a2b3c4d)`; a link
-//! to `person:ref:1a2b3c4d` is turned back into the key on its way in. The reference is the
+//! answer (HTML, JSON or text, and URL-encoded in links) becomes `Name (ref:1a2b3c4d5e6f)`; a link
+//! to `person:ref:1a2b3c4d5e6f` is turned back into the key on its way in. The reference is the
 //! first 8 hex digits of the key's SHA-256: stable across restarts and machines, short enough
 //! to read out, and not the address (a digest, not encryption: someone who guesses the
 //! address can check the guess). Member numbers (`member:1042`) are not contact data and are
@@ -33,10 +33,13 @@ const REF: &str = "ref:";
 /// Answers larger than this pass as they are (no page is near it).
 const MAX_BODY: usize = 64 * 1024 * 1024;
 
-/// The short stable reference of a person key: `ref:` and 8 hex digits of its SHA-256.
+/// The short stable reference of a person key: `ref:` and 12 hex digits of its SHA-256 (48
+/// bits: two of a municipality's persons sharing one is a chance in tens of millions, and
+/// a reference two known persons share is refused rather than guessed).
 pub fn reference(key: &str) -> String {
     let d = Sha256::digest(format!("klar person\n{key}").as_bytes());
-    format!("{REF}{:02x}{:02x}{:02x}{:02x}", d[0], d[1], d[2], d[3])
+    let hex: String = d[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{REF}{hex}")
 }
 
 /// The persons the dashboard can name: key -> name.
@@ -79,7 +82,7 @@ impl Persons {
         }
     }
 
-    /// How a person key is shown: `Name (ref:1a2b3c4d)` for an e-mail key (just the reference
+    /// How a person key is shown: `Name (ref:1a2b3c4d5e6f)` for an e-mail key (just the reference
     /// when the name is not known), the key itself otherwise.
     pub fn label(&self, key: &str) -> String {
         if !key.starts_with(EMAIL) {
@@ -91,7 +94,7 @@ impl Persons {
         }
     }
 
-    /// The key a reference (`ref:1a2b3c4d`, or a label `Name (ref:1a2b3c4d)` as a page's
+    /// The key a reference (`ref:1a2b3c4d`, or a label `Name (ref:1a2b3c4d5e6f)` as a page's
     /// form sends it back) stands for, among the persons known.
     pub fn resolve(&self, id: &str) -> Option<&str> {
         let id = id.trim();
@@ -100,10 +103,27 @@ impl Persons {
             _ => id,
         };
         let wanted = id.to_ascii_lowercase();
+        let mut found = self.names.keys().filter(|k| reference(k) == wanted);
+        match (found.next(), found.next()) {
+            (Some(key), None) => Some(key.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The known e-mail key written (as `form` writes it) at the start of `text`, longest
+    /// first: an address with a space or a bracket in it is still found whole.
+    fn known_at<'a>(
+        &'a self,
+        text: &str,
+        form: impl Fn(&str) -> String,
+    ) -> Option<(usize, &'a str)> {
         self.names
             .keys()
-            .find(|k| reference(k) == wanted)
-            .map(String::as_str)
+            .filter(|k| k.starts_with(EMAIL))
+            .map(|k| (form(k), k.as_str()))
+            .filter(|(written, _)| text.starts_with(written.as_str()))
+            .max_by_key(|(written, _)| written.len())
+            .map(|(written, key)| (written.len(), key))
     }
 
     /// `text` with every e-mail key replaced by its label.
@@ -115,7 +135,7 @@ impl Persons {
     /// URL-encoded one in a link by its URL-encoded reference.
     pub fn redact_html(&self, html: &str) -> String {
         let text = self.replace(html, Context::Html);
-        replace_encoded(&text)
+        self.replace_encoded(&text)
     }
 
     /// Every string in a JSON value redacted.
@@ -138,6 +158,23 @@ impl Persons {
                 .next_back()
                 .is_none_or(|c| !c.is_alphanumeric() && c != '%');
             out.push_str(&rest[..at]);
+            let known = if starts_word {
+                match context {
+                    Context::Text => self.known_at(&rest[at..], str::to_owned),
+                    Context::Html => self.known_at(&rest[at..], esc),
+                }
+            } else {
+                None
+            };
+            if let Some((len, key)) = known {
+                let label = self.label(key);
+                match context {
+                    Context::Text => out.push_str(&label),
+                    Context::Html => out.push_str(&esc(&label)),
+                }
+                rest = &rest[at + len..];
+                continue;
+            }
             let tail = &rest[at + EMAIL.len()..];
             let len = address_len(tail, context);
             let raw = tail[..len].trim_end_matches(['.', ':']);
@@ -194,12 +231,24 @@ fn address_len(tail: &str, context: Context) -> usize {
     i
 }
 
-/// URL-encoded e-mail keys (`email%3Aanne%40example.dk`) replaced by their encoded reference.
-fn replace_encoded(text: &str) -> String {
+impl Persons {
+    /// URL-encoded e-mail keys (`email%3Aanne%40example.dk`) replaced by their encoded
+    /// reference.
+    fn replace_encoded(&self, text: &str) -> String {
+        replace_encoded(text, |rest| self.known_at(rest, super::html::url_encode))
+    }
+}
+
+fn replace_encoded<'a>(text: &str, known_at: impl Fn(&str) -> Option<(usize, &'a str)>) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find(EMAIL_ENCODED) {
         out.push_str(&rest[..at]);
+        if let Some((len, key)) = known_at(&rest[at..]) {
+            out.push_str(&reference(key).replace(':', "%3A"));
+            rest = &rest[at + len..];
+            continue;
+        }
         let tail = &rest[at + EMAIL_ENCODED.len()..];
         let len = tail
             .find(|c: char| {
@@ -353,6 +402,7 @@ mod tests {
             ("email:anne.rasmussen@example.dk", "Anne Rasmussen"),
             ("email:o'brien@example.dk", "Pat <O'Brien>"),
             ("member:2402", "Signe Møller"),
+            ("email:odd (x) name@example.dk", "Odd Name"),
         ])
     }
 
@@ -360,7 +410,7 @@ mod tests {
     fn the_reference_is_short_stable_and_not_the_address() {
         let r = reference("email:anne.rasmussen@example.dk");
         assert_eq!(r, reference("email:anne.rasmussen@example.dk"));
-        assert_eq!(r.len(), 12);
+        assert_eq!(r.len(), 16);
         assert!(r.starts_with("ref:") && !r.contains("anne"));
         assert_ne!(r, reference("email:anne.rasmussen@example.com"));
         let p = persons();
@@ -410,6 +460,21 @@ mod tests {
         let text = json.to_string();
         assert!(!text.contains("example.dk"), "{text}");
         assert!(text.contains("Pat <O'Brien> (ref:"), "{text}");
+        // A known address with a space and brackets in it is found whole, in every form.
+        let odd = "email:odd (x) name@example.dk";
+        for out in [
+            p.redact(&format!("person {odd} in group A")),
+            p.redact_html(&format!(
+                "<a href=\"/explain?target=person%3A{}\">{}</a>",
+                crate::daemon::dashboard::html::url_encode(odd),
+                esc(odd)
+            )),
+        ] {
+            assert!(
+                !out.contains("example.dk") && !out.contains("name@"),
+                "{out}"
+            );
+        }
         // Not a key: left alone.
         assert_eq!(p.redact("xemail:a@b.dk email: x"), "xemail:a@b.dk email: x");
     }

@@ -44,7 +44,13 @@ pub struct Access {
     throttle: Mutex<Throttle>,
     /// `[web] public_origin`, normalised: accepted as `Origin`, and it says a proxy is in front.
     origin: Option<String>,
+    /// When a refused cross-site request was last logged, and how many were not since: anyone
+    /// who reaches the server can send them, so at most one line a minute.
+    cross_site_logged: Mutex<(Option<Instant>, u64)>,
 }
+
+/// At most one line per this long about refused cross-site requests.
+const CROSS_SITE_LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What a request carries to prove it may be served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +72,24 @@ impl Access {
             sessions: Mutex::new(Sessions::new(settings.session_length())),
             throttle: Mutex::new(Throttle::default()),
             origin: settings.origin(),
+            cross_site_logged: Mutex::new((None, 0)),
         }
+    }
+
+    /// Logs a refused cross-site request, at most once a minute (with how many were not).
+    fn cross_site_refused(&self, path: &str, why: &str, address: IpAddr, now: Instant) {
+        let mut logged = self
+            .cross_site_logged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let (last, unlogged) = &mut *logged;
+        if last.is_some_and(|t| now.saturating_duration_since(t) < CROSS_SITE_LOG_EVERY) {
+            *unlogged += 1;
+            return;
+        }
+        tracing::warn!(path, why, address = %address, more_since_the_last_line = *unlogged, "A cross-site request was refused.");
+        *last = Some(now);
+        *unlogged = 0;
     }
 
     /// Whether a token is required.
@@ -155,10 +178,16 @@ impl Access {
     /// Counts and logs a wrong token from `ip`.
     fn wrong_token(&self, web: &Web, ip: IpAddr, via: AuthVia) {
         web.daemon.core.metrics.web_auth_failed(via);
-        if self.throttle().failed(ip, Instant::now()) {
+        let spent = self.throttle().failed(ip, Instant::now());
+        if spent.address {
             tracing::warn!(address = %ip, via = %via.as_str(), "Too many wrong dashboard tokens from this address; it is refused for a while.");
         } else {
             tracing::warn!(address = %ip, via = %via.as_str(), "A wrong dashboard token was refused.");
+        }
+        if spent.global {
+            tracing::warn!(
+                "Too many wrong dashboard tokens from all addresses together; no token is checked for a while (sessions go on)."
+            );
         }
     }
 
@@ -269,12 +298,22 @@ pub(super) async fn guard(State(web): State<Web>, req: Request, next: Next) -> R
             "this dashboard answers to localhost only (no token is configured)",
         ))
     } else if !read && let Err(why) = same_origin(headers, access.origin.as_deref()) {
-        let address = access.client(peer, headers);
-        tracing::warn!(path, why, address = %address, "A cross-site request was refused.");
+        access.cross_site_refused(path, why, access.client(peer, headers), now);
         Some(refuse(StatusCode::FORBIDDEN, why))
     } else if access.requires_token() && !(public && read) {
         let ip = access.client(peer, headers);
-        let throttled = access.throttle().check(ip, now);
+        let throttled = {
+            let t = access.throttle();
+            // A token to check while all addresses together are slowed down: not checked.
+            let checks_token = (public && !read) || headers.contains_key(header::AUTHORIZATION);
+            t.check(ip, now).and_then(|()| {
+                if checks_token {
+                    t.check_global(now)
+                } else {
+                    Ok(())
+                }
+            })
+        };
         match throttled {
             Err(wait) => {
                 web.daemon.core.metrics.web_auth_throttled();

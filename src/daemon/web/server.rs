@@ -200,7 +200,8 @@ async fn connection(
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .max_buf_size(MAX_HEAD_BYTES)
+        .max_header_size(MAX_HEAD_BYTES)
+        .max_buf_size(MAX_HEAD_BYTES * 2)
         .serve_connection(io, service);
     let mut conn = std::pin::pin!(conn);
     let why = tokio::select! {
