@@ -10,14 +10,15 @@
 //!   (`tokio-io-timeout`'s write timeout).
 //! - At most `limit` connections are open, the limit lowered to what the file limit leaves the
 //!   core ([`connection_limit`]). At the limit, the longest-waiting connection that is not in
-//!   a request (idle, or still sending its headers) is closed to make room, so a flood of idle
-//!   connections cannot lock out `/readyz` or a person; when every one is in a request, the new
-//!   one gets a 503 and is closed at once.
+//!   a request (idle, or still sending its headers) is closed to make room, else the one whose
+//!   request has run longest if that is longer than the header timeout (a body sent a byte at
+//!   a time), so a flood cannot lock out `/readyz` or a person; when every one is in a short
+//!   request, the new one gets a 503 and is closed at once.
 //! - The soft file limit is raised to the hard one at start ([`raise_file_limit`]).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -118,7 +119,11 @@ pub async fn serve(
         axum::http::StatusCode::REQUEST_TIMEOUT,
         limits.request_timeout,
     ));
-    let connections = Arc::new(Connections::new(limits.connections, metrics.clone()));
+    let connections = Arc::new(Connections::new(
+        limits.connections,
+        limits.header_timeout,
+        metrics.clone(),
+    ));
     let mut last_accept_warning: Option<Instant> = None;
     loop {
         // Room first, then take a connection from the kernel's queue: the web server never
@@ -186,10 +191,11 @@ async fn connection(
     io.set_write_timeout(Some(limits.request_timeout));
     let io = TokioIo::new(Box::pin(io));
     let busy = slot.busy.clone();
+    let epoch = slot.connections.epoch;
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         let mut req = req.map(axum::body::Body::new);
         req.extensions_mut().insert(ConnectInfo(peer));
-        let working = Working::start(busy.clone());
+        let working = Working::start(busy.clone(), epoch);
         let answer = app.clone().oneshot(req);
         async move {
             let answer = answer.await;
@@ -254,25 +260,37 @@ fn timed_out(e: &hyper::Error) -> bool {
     false
 }
 
-/// Marks a connection busy while a request is in the router; not busy again when dropped.
-struct Working(Arc<AtomicUsize>);
+/// Milliseconds since `epoch`, plus one (0 means "not in a request").
+fn stamp(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_millis())
+        .unwrap_or(u64::MAX - 1)
+        .saturating_add(1)
+}
+
+/// Marks a connection in a request (since when) while the router works on it; idle again when
+/// dropped. HTTP/1.1 serves one request at a time per connection.
+struct Working(Arc<AtomicU64>);
 
 impl Working {
-    fn start(busy: Arc<AtomicUsize>) -> Working {
-        busy.fetch_add(1, Ordering::SeqCst);
+    fn start(busy: Arc<AtomicU64>, epoch: Instant) -> Working {
+        busy.store(stamp(epoch), Ordering::SeqCst);
         Working(busy)
     }
 }
 
 impl Drop for Working {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.0.store(0, Ordering::SeqCst);
     }
 }
 
 /// The open connections, oldest first, and which of them are in a request.
 struct Connections {
     limit: usize,
+    /// A request running longer than this may be closed to make room.
+    stale_after: Duration,
+    /// What the connections' request stamps count from.
+    epoch: Instant,
     metrics: Arc<Metrics>,
     inner: Mutex<Registry>,
     /// Told each time a connection's socket is closed.
@@ -289,14 +307,15 @@ struct Registry {
 }
 
 struct Entry {
-    busy: Arc<AtomicUsize>,
+    /// When its request started ([`stamp`]); 0 while not in one.
+    busy: Arc<AtomicU64>,
     evicted: Arc<Notify>,
 }
 
 /// A connection's place among the open ones; given back when dropped (after its socket).
 struct Slot {
     id: u64,
-    busy: Arc<AtomicUsize>,
+    busy: Arc<AtomicU64>,
     evicted: Arc<Notify>,
     connections: Arc<Connections>,
 }
@@ -314,10 +333,12 @@ impl Drop for Slot {
 }
 
 impl Connections {
-    fn new(limit: usize, metrics: Arc<Metrics>) -> Connections {
+    fn new(limit: usize, stale_after: Duration, metrics: Arc<Metrics>) -> Connections {
         metrics.web_connection_limit(limit);
         Connections {
             limit,
+            stale_after,
+            epoch: Instant::now(),
             metrics,
             inner: Mutex::new(Registry::default()),
             freed: Notify::new(),
@@ -347,16 +368,27 @@ impl Connections {
         }
     }
 
-    /// Tells the oldest connection not in a request to close; false when there is none.
+    /// Tells the oldest connection not in a request to close, else the one whose request has
+    /// run longest if that is longer than `stale_after`; false when there is none.
     fn evict_oldest_idle(&self, r: &mut Registry) -> bool {
         let warn = r.last_warning.is_none_or(|t| t.elapsed() >= WARN_EVERY);
         if warn {
             r.last_warning = Some(Instant::now());
         }
+        let stale_before = stamp(self.epoch)
+            .saturating_sub(u64::try_from(self.stale_after.as_millis()).unwrap_or(u64::MAX));
         let idle = r
             .open
             .iter()
             .find(|(_, e)| e.busy.load(Ordering::SeqCst) == 0)
+            .or_else(|| {
+                r.open
+                    .iter()
+                    .map(|(id, e)| (id, e, e.busy.load(Ordering::SeqCst)))
+                    .filter(|(_, _, since)| *since <= stale_before)
+                    .min_by_key(|(_, _, since)| *since)
+                    .map(|(id, e, _)| (id, e))
+            })
             .map(|(id, _)| *id);
         match idle.and_then(|id| r.open.remove(&id)) {
             Some(oldest) => {
@@ -387,7 +419,7 @@ impl Connections {
         let mut r = self.lock();
         let id = r.next;
         r.next += 1;
-        let busy = Arc::new(AtomicUsize::new(0));
+        let busy = Arc::new(AtomicU64::new(0));
         let evicted = Arc::new(Notify::new());
         r.open.insert(
             id,
@@ -427,14 +459,15 @@ mod tests {
     #[tokio::test]
     async fn at_the_limit_the_oldest_idle_connection_makes_room_and_busy_ones_are_kept() {
         let metrics = Arc::new(Metrics::default());
-        let c = Arc::new(Connections::new(2, metrics.clone()));
+        let c = Arc::new(Connections::new(2, Duration::from_secs(3600), metrics));
+        let busy = |s: &Slot| s.busy.store(stamp(c.epoch), Ordering::SeqCst);
         assert!(c.room().await);
         let a = c.admit();
         assert!(c.room().await);
         let b = c.admit();
         // a is in a request: b, the oldest idle one, is told to close; the room is made only
         // once its socket is closed (its slot dropped), never before.
-        a.busy.fetch_add(1, Ordering::SeqCst);
+        busy(&a);
         let mut room = std::pin::pin!(c.room());
         let waker = std::task::Waker::noop();
         let mut cx = std::task::Context::from_waker(waker);
@@ -450,13 +483,36 @@ mod tests {
         drop(b);
         assert!(room.await);
         let third = c.admit();
-        // Both open ones busy: no room.
-        third.busy.fetch_add(1, Ordering::SeqCst);
+        // Both open ones in a short request: no room.
+        busy(&third);
         assert!(!c.room().await);
         // A connection that ends gives its place back.
         drop(a);
         assert!(c.room().await);
-        assert_eq!(c.lock().open.len() + c.lock().closing, 1);
-        let _ = metrics;
+        let r = c.lock();
+        assert_eq!(r.open.len() + r.closing, 1);
+    }
+
+    #[tokio::test]
+    async fn a_request_that_runs_past_the_header_timeout_makes_room_when_none_is_idle() {
+        let c = Arc::new(Connections::new(
+            1,
+            Duration::ZERO,
+            Arc::new(Metrics::default()),
+        ));
+        assert!(c.room().await);
+        let slow = c.admit();
+        // A body sent a byte at a time: in a request, but for longer than allowed.
+        slow.busy.store(1, Ordering::SeqCst);
+        let mut room = std::pin::pin!(c.room());
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        assert!(room.as_mut().poll(&mut cx).is_pending());
+        assert!(
+            c.lock().open.is_empty(),
+            "the slow request was told to close"
+        );
+        drop(slow);
+        assert!(room.await);
     }
 }
