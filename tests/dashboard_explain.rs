@@ -24,6 +24,9 @@ fn explain_text(html: &str) -> String {
 #[test]
 fn the_explain_view_says_what_klar_explain_says() {
     let site = DemoSite::start();
+    // Persons by their keys, as `klar explain` takes them (the dashboard shows a name and a
+    // reference instead by default: tests/dashboard_privacy.rs).
+    site.edit_config(|s| format!("{s}\n[web]\nshow_email = true\n"));
     let mut klar = Klar::start(&site.config, "127.0.0.1:0", &[]);
     let url = klar.url();
     let http = client();

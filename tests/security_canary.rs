@@ -345,7 +345,9 @@ fn site(dir: &Path, winkas: &FakeWinkas, pronestor: &FakePronestor) -> PathBuf {
             "reconcile_every_seconds = 60",
             "reconcile_every_seconds = 1",
         )
-        + calendar.as_str();
+        + calendar.as_str()
+        // The test asks for a sync every 100 ms while it waits; one a second is enough.
+        + "\n[web]\nsync_cooldown_seconds = 1\n";
     assert!(text.contains("public_holidays = \"none\""));
     assert!(
         text.contains("near_every_seconds = 1"),

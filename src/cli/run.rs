@@ -67,7 +67,8 @@ pub fn run(args: Args) -> Outcome {
     })
 }
 
-/// Logs to stderr with the level from `RUST_LOG`, else `[daemon] log`.
+/// Logs to stderr with the level from `RUST_LOG`, else `[daemon] log`; control characters in
+/// every field are escaped ([`daemon::logs`]).
 pub fn init_logs(level: &str) {
     let spec = std::env::var("RUST_LOG")
         .ok()
@@ -78,6 +79,7 @@ pub fn init_logs(level: &str) {
     use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .fmt_fields(daemon::logs::EscapedFields::default())
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();

@@ -36,7 +36,7 @@ pub struct Core {
     bookings: Mutex<BTreeMap<SourceName, SourceBookings>>,
     status: Mutex<Status>,
     /// Counters for `/metrics`.
-    pub metrics: super::metrics::Metrics,
+    pub metrics: Arc<super::metrics::Metrics>,
     /// The last plan built, for the dashboard.
     last_plan: Mutex<Option<Arc<Plan>>>,
     /// Each pack's last good decision per booking: a pack that fails on a booking falls back on
@@ -168,7 +168,7 @@ impl Core {
             store: Mutex::new(store),
             bookings: Mutex::new(bookings),
             status: Mutex::new(status),
-            metrics,
+            metrics: Arc::new(metrics),
             last_plan: Mutex::new(None),
             decisions: Mutex::new(decisions),
         };

@@ -76,6 +76,15 @@ struct Inner {
     reloads: BTreeMap<&'static str, u64>,
     /// action ("sync", "reload") -> requests from the web server.
     requests: BTreeMap<&'static str, u64>,
+    /// Connections to the web server open now, and how many it may hold.
+    web_connections_open: usize,
+    web_connection_limit: usize,
+    /// reason ("full", "evicted", "timeout") -> connections the web server closed or refused.
+    web_connections_dropped: BTreeMap<&'static str, u64>,
+    /// via ("bearer", "login") -> requests with a wrong token.
+    web_auth_failures: BTreeMap<&'static str, u64>,
+    /// Requests refused because their address gave too many wrong tokens.
+    web_auth_throttled: u64,
 }
 
 /// The daemon's metrics. Cheap to record: one short lock per event.
@@ -98,6 +107,44 @@ impl ReloadResult {
             ReloadResult::Swapped => "swapped",
             ReloadResult::Refused => "refused",
             ReloadResult::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// Why the web server closed or refused a connection, for
+/// `klar_web_connections_dropped_total{reason}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionDrop {
+    /// Refused: at the limit with every connection in a request.
+    Full,
+    /// Closed to make room for a new one (it was idle or still sending its headers).
+    Evicted,
+    /// Closed by the header, request or write timeout.
+    Timeout,
+}
+
+impl ConnectionDrop {
+    fn as_str(self) -> &'static str {
+        match self {
+            ConnectionDrop::Full => "full",
+            ConnectionDrop::Evicted => "evicted",
+            ConnectionDrop::Timeout => "timeout",
+        }
+    }
+}
+
+/// Where a wrong dashboard token came, for `klar_web_auth_failures_total{via}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthVia {
+    Bearer,
+    Login,
+}
+
+impl AuthVia {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthVia::Bearer => "bearer",
+            AuthVia::Login => "login",
         }
     }
 }
@@ -172,6 +219,39 @@ impl Metrics {
     /// A "sync now" or "reload rules" request from the web server.
     pub fn requested(&self, action: &'static str) {
         *self.lock().requests.entry(action).or_default() += 1;
+    }
+
+    /// The web server's open connections now.
+    pub fn web_connections_open(&self, open: usize) {
+        self.lock().web_connections_open = open;
+    }
+
+    /// How many connections the web server may hold.
+    pub fn web_connection_limit(&self, limit: usize) {
+        self.lock().web_connection_limit = limit;
+    }
+
+    /// A connection the web server closed or refused.
+    pub fn web_connection_dropped(&self, reason: ConnectionDrop) {
+        *self
+            .lock()
+            .web_connections_dropped
+            .entry(reason.as_str())
+            .or_default() += 1;
+    }
+
+    /// A request with a wrong dashboard token.
+    pub fn web_auth_failed(&self, via: AuthVia) {
+        *self
+            .lock()
+            .web_auth_failures
+            .entry(via.as_str())
+            .or_default() += 1;
+    }
+
+    /// A request refused because its address gave too many wrong tokens.
+    pub fn web_auth_throttled(&self) {
+        self.lock().web_auth_throttled += 1;
     }
 
     /// When a plan was last applied without error, if ever.
@@ -325,6 +405,54 @@ impl Metrics {
             let n = m.requests.get(action).copied().unwrap_or(0);
             let _ = writeln!(out, "klar_web_requests_total{{action=\"{action}\"}} {n}");
         }
+        head(
+            &mut out,
+            "klar_web_connections_open",
+            "gauge",
+            "Connections to the web server open now.",
+        );
+        let _ = writeln!(out, "klar_web_connections_open {}", m.web_connections_open);
+        head(
+            &mut out,
+            "klar_web_connection_limit",
+            "gauge",
+            "Connections the web server may hold ([web] max_connections, lowered for the file limit).",
+        );
+        let _ = writeln!(out, "klar_web_connection_limit {}", m.web_connection_limit);
+        head(
+            &mut out,
+            "klar_web_connections_dropped_total",
+            "counter",
+            "Connections the web server closed or refused, by reason (full: refused at the limit; evicted: idle, closed to make room; timeout: headers, request or answer too slow).",
+        );
+        for reason in ["full", "evicted", "timeout"] {
+            let n = m.web_connections_dropped.get(reason).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "klar_web_connections_dropped_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        head(
+            &mut out,
+            "klar_web_auth_failures_total",
+            "counter",
+            "Requests with a wrong dashboard token, by way (bearer, login).",
+        );
+        for via in ["bearer", "login"] {
+            let n = m.web_auth_failures.get(via).copied().unwrap_or(0);
+            let _ = writeln!(out, "klar_web_auth_failures_total{{via=\"{via}\"}} {n}");
+        }
+        head(
+            &mut out,
+            "klar_web_auth_throttled_total",
+            "counter",
+            "Requests refused (429) because their address gave too many wrong tokens.",
+        );
+        let _ = writeln!(
+            out,
+            "klar_web_auth_throttled_total {}",
+            m.web_auth_throttled
+        );
         out
     }
 }

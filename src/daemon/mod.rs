@@ -14,10 +14,12 @@ pub mod bookings;
 pub mod clock;
 pub mod core;
 pub mod dashboard;
+pub mod logs;
 pub mod metrics;
 pub mod schedule;
 pub mod settings;
 pub mod status;
+pub mod sync_cooldown;
 mod tasks;
 pub mod web;
 

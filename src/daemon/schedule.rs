@@ -95,6 +95,12 @@ impl PollSchedule {
         self.next_full = now;
     }
 
+    /// Makes a full poll due at `at` at the latest (a web "sync now" after its cooldown); an
+    /// earlier one already due stays.
+    pub fn full_by(&mut self, at: DateTime<Utc>) {
+        self.next_full = self.next_full.min(at);
+    }
+
     /// The window a poll of `scope` asks for at `now`.
     pub fn window(&self, scope: Scope, now: DateTime<Utc>) -> Window {
         match (scope, self.near) {

@@ -18,6 +18,7 @@ use tracing::{error, info, warn};
 use super::core::{Core, Opened, Poller};
 use super::metrics::ReloadResult;
 use super::status::{ReloadRecord, RulesStatus};
+use super::sync_cooldown::{Granted, SyncCooldown};
 
 /// A running daemon: its core, and its tasks to wait for after shutdown.
 pub struct Running {
@@ -31,6 +32,8 @@ pub struct Handle {
     pub core: Arc<Core>,
     /// The reload step the reload task runs (its guard's baseline included), for previews.
     pub reloader: Arc<Reloader>,
+    /// When each source's web-requested full poll runs.
+    pub sync_cooldown: Arc<SyncCooldown>,
     sync_now: channel::Sender<u64>,
     reloads: mpsc::UnboundedSender<ReloadRequest>,
 }
@@ -83,9 +86,19 @@ impl Running {
 }
 
 impl Handle {
-    /// Asks every poller for a full poll now.
-    pub fn sync_now(&self) {
+    /// Asks every poller for a full poll: now, or when its cooldown ends (see
+    /// [`SyncCooldown`]). Says when each runs.
+    pub fn sync_now(&self) -> Vec<Granted> {
+        let now = self.core.clock.now();
+        let granted = self
+            .core
+            .status()
+            .sources
+            .iter()
+            .map(|s| self.sync_cooldown.request(&s.name, now))
+            .collect();
         self.sync_now.send_modify(|n| *n += 1);
+        granted
     }
 
     /// Asks for the site config and every pack to be validated, tried on the live bookings and
@@ -118,13 +131,18 @@ pub fn start(opened: Opened, shutdown: channel::Receiver<bool>) -> anyhow::Resul
     let (paths_tx, paths_rx) = mpsc::unbounded_channel::<PathBuf>();
     let (reloads_tx, reloads_rx) = mpsc::unbounded_channel::<ReloadRequest>();
 
+    let cooldown = Arc::new(SyncCooldown::new(
+        super::web::WebSettings::of(&core.rules.current().site)
+            .unwrap_or_default()
+            .sync_cooldown(),
+    ));
     let mut tasks = Vec::new();
     for poller in pollers {
         tasks.push(tokio::spawn(poll_task(
             core.clone(),
             poller,
             bookings_tx.clone(),
-            sync_rx.clone(),
+            (sync_rx.clone(), cooldown.clone()),
             shutdown.clone(),
         )));
     }
@@ -178,6 +196,7 @@ pub fn start(opened: Opened, shutdown: channel::Receiver<bool>) -> anyhow::Resul
         handle: Arc::new(Handle {
             core: core.clone(),
             reloader,
+            sync_cooldown: cooldown,
             sync_now: sync_tx,
             reloads: reloads_tx,
         }),
@@ -198,19 +217,24 @@ async fn sleep_or_stop(d: Duration, shutdown: &mut channel::Receiver<bool>) -> b
 }
 
 /// One source: poll when the schedule says so, tell the planner when its bookings changed.
+/// A web "sync now" makes a full poll due when its [`SyncCooldown`] says.
 async fn poll_task(
     core: Arc<Core>,
     mut poller: Poller,
     bookings_tx: channel::Sender<u64>,
-    mut sync_rx: channel::Receiver<u64>,
+    (mut sync_rx, cooldown): (channel::Receiver<u64>, Arc<SyncCooldown>),
     mut shutdown: channel::Receiver<bool>,
 ) {
+    let name = poller.source.name().to_string();
     loop {
         if *shutdown.borrow() {
             return;
         }
         let now = core.clock.now();
         if let Some(scope) = poller.schedule.due(now) {
+            if scope == super::schedule::Scope::Full {
+                cooldown.polled(&name, now);
+            }
             let changed = tokio::select! {
                 changed = core.poll(&mut poller, scope) => changed,
                 _ = shutdown.changed() => return,
@@ -227,8 +251,8 @@ async fn poll_task(
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             r = sync_rx.changed() => {
-                if r.is_ok() {
-                    poller.schedule.full_now(core.clock.now());
+                if r.is_ok() && let Some(at) = cooldown.pending(&name) {
+                    poller.schedule.full_by(at);
                 }
             }
             _ = shutdown.changed() => return,

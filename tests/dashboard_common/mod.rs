@@ -76,6 +76,12 @@ impl DemoSite {
         }
     }
 
+    /// Changes the site config before klar starts (a `[daemon]` value, a `[web]` table).
+    pub fn edit_config(&self, edit: impl FnOnce(String) -> String) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        std::fs::write(&self.config, edit(text)).unwrap();
+    }
+
     /// The vendor passwords, which no page may show.
     pub fn passwords(&self) -> Vec<String> {
         vec![self.winkas.credentials().1, self.pronestor.credentials().1]
@@ -106,8 +112,25 @@ impl Klar {
     /// Starts `klar run --config config --listen listen` with `env` set (and `KLAR_WEB_TOKEN`
     /// and `RUST_LOG` removed unless given).
     pub fn start(config: &Path, listen: &str, env: &[(&str, &str)]) -> Klar {
+        Klar::start_under(&[], config, listen, env)
+    }
+
+    /// [`Klar::start`] through a wrapper that execs it (`prlimit --nofile=128:256 --`).
+    pub fn start_under(
+        wrapper: &[&str],
+        config: &Path,
+        listen: &str,
+        env: &[(&str, &str)],
+    ) -> Klar {
         let log = config.with_file_name(format!("klar-{}.log", listen.replace([':', '.'], "_")));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_klar"));
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(env!("CARGO_BIN_EXE_klar"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_klar")),
+        };
         cmd.args(["run", "--config"])
             .arg(config)
             .args(["--listen", listen])

@@ -13,6 +13,7 @@ pub mod pronestor;
 #[cfg(test)]
 mod props;
 pub mod secret_ref;
+pub mod text;
 pub mod time;
 pub mod winkas;
 

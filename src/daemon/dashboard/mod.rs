@@ -16,6 +16,7 @@ pub mod bookings;
 pub mod doors;
 pub mod html;
 pub mod overview;
+pub mod persons;
 pub mod reloads;
 pub mod timeline;
 

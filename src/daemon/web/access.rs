@@ -1,24 +1,33 @@
 //! Who may use the web server (docs/dashboard.md). On loopback without a token anyone on this
 //! machine may read and act, and only requests naming a loopback host are answered (a
 //! DNS-rebinding page cannot reach it). With a token (`[web] token_file`, or `KLAR_WEB_TOKEN`)
-//! every request must carry it, as `Authorization: Bearer` or as the session cookie the login
-//! form sets (HttpOnly, SameSite=Strict). Off loopback a token is required: the server refuses
-//! to start without one. Actions are POST only, and a POST that a browser marks as cross-site
-//! (`Sec-Fetch-Site`) or whose `Origin` is not this server is refused. No page or JSON shows a
-//! PIN, card, password, token or cookie.
+//! every request must carry it, as `Authorization: Bearer`, or the cookie of a session the
+//! login form started ([`super::sessions`]: random per login, expiring, ended by logout;
+//! HttpOnly, SameSite=Strict, and Secure when the request came over HTTPS). Off loopback, and
+//! behind a proxy (`[web] public_origin`), a token is required: the server refuses to start
+//! without one. Wrong tokens are logged with the caller's address and counted, and an address
+//! that gives too many is refused for a while ([`super::throttle`]). Actions are POST only, and
+//! a POST that a browser marks as cross-site (`Sec-Fetch-Site`) or whose `Origin` is neither
+//! this server nor the public origin is refused. No page or JSON shows a PIN, card, password,
+//! token or cookie.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::Instant;
 
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use klar_engine::model::Secret;
 use klar_engine::site::SiteConfig;
-use sha2::{Digest, Sha256};
 
 use super::Web;
+use super::sessions::Sessions;
+use super::settings::WebSettings;
+use super::throttle::Throttle;
 use crate::daemon::dashboard;
+use crate::daemon::metrics::AuthVia;
 
 /// The environment variable that gives the dashboard's token (wins over `[web] token_file`).
 pub const TOKEN_ENV: &str = "KLAR_WEB_TOKEN";
@@ -31,23 +40,56 @@ const MIN_TOKEN_LEN: usize = 16;
 #[derive(Debug)]
 pub struct Access {
     token: Option<Secret>,
-    /// The session cookie's value: a digest of the token, so the cookie is not the token.
-    session: Option<Secret>,
+    sessions: Mutex<Sessions>,
+    throttle: Mutex<Throttle>,
+    /// `[web] public_origin`, normalised: accepted as `Origin`, and it says a proxy is in front.
+    origin: Option<String>,
+    /// When a refused cross-site request was last logged, and how many were not since: anyone
+    /// who reaches the server can send them, so at most one line a minute.
+    cross_site_logged: Mutex<(Option<Instant>, u64)>,
+}
+
+/// At most one line per this long about refused cross-site requests.
+const CROSS_SITE_LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// What a request carries to prove it may be served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Credentials {
+    /// The token, or a live session's cookie (or none is needed).
+    Valid,
+    /// A wrong bearer token (and no live session).
+    WrongBearer,
+    /// Nothing, or the cookie of a session that ended (not counted as a guess: session ids
+    /// are 256 random bits, and a browser keeps sending an old cookie).
+    Missing { stale_cookie: bool },
 }
 
 impl Access {
     /// `token` required on every request (`None`: loopback only, no token).
-    pub fn new(token: Option<Secret>) -> Access {
-        let session = token.as_ref().map(|t| {
-            let digest = Sha256::digest(format!("klar dashboard session\n{}", t.expose()));
-            Secret::new(
-                digest
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect::<String>(),
-            )
-        });
-        Access { token, session }
+    pub fn new(token: Option<Secret>, settings: &WebSettings) -> Access {
+        Access {
+            token,
+            sessions: Mutex::new(Sessions::new(settings.session_length())),
+            throttle: Mutex::new(Throttle::default()),
+            origin: settings.origin(),
+            cross_site_logged: Mutex::new((None, 0)),
+        }
+    }
+
+    /// Logs a refused cross-site request, at most once a minute (with how many were not).
+    fn cross_site_refused(&self, path: &str, why: &str, address: IpAddr, now: Instant) {
+        let mut logged = self
+            .cross_site_logged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let (last, unlogged) = &mut *logged;
+        if last.is_some_and(|t| now.saturating_duration_since(t) < CROSS_SITE_LOG_EVERY) {
+            *unlogged += 1;
+            return;
+        }
+        tracing::warn!(path, why, address = %address, more_since_the_last_line = *unlogged, "A cross-site request was refused.");
+        *last = Some(now);
+        *unlogged = 0;
     }
 
     /// Whether a token is required.
@@ -55,24 +97,117 @@ impl Access {
         self.token.is_some()
     }
 
-    /// Whether the request carries the token (or its session cookie); true when none is needed.
-    fn authenticated(&self, headers: &HeaderMap) -> bool {
-        let (Some(token), Some(session)) = (&self.token, &self.session) else {
-            return true;
+    fn sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn throttle(&self) -> std::sync::MutexGuard<'_, Throttle> {
+        self.throttle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What the request carries at `now`.
+    fn credentials(&self, headers: &HeaderMap, now: Instant) -> Credentials {
+        let Some(token) = &self.token else {
+            return Credentials::Valid;
         };
-        let bearer = headers
+        let bearers: Vec<&str> = headers
             .get_all(header::AUTHORIZATION)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .filter_map(|v| v.strip_prefix("Bearer "))
-            .any(|t| same(t.trim(), token.expose()));
-        bearer || cookie(headers, COOKIE).is_some_and(|c| same(&c, session.expose()))
+            .map(str::trim)
+            .collect();
+        if bearers.iter().any(|t| same(t, token.expose())) {
+            return Credentials::Valid;
+        }
+        let session = cookie(headers, COOKIE).filter(|c| !c.is_empty());
+        if let Some(id) = &session
+            && self.sessions().valid(id, now)
+        {
+            return Credentials::Valid;
+        }
+        if bearers.is_empty() {
+            Credentials::Missing {
+                stale_cookie: session.is_some(),
+            }
+        } else {
+            Credentials::WrongBearer
+        }
     }
 
     /// Whether `given` is the token.
     pub fn token_matches(&self, given: &str) -> bool {
         self.token.as_ref().is_some_and(|t| same(given, t.expose()))
     }
+
+    /// The client's address: the peer's, or, behind the configured proxy (a public origin and
+    /// a loopback peer), the address the proxy put last in `X-Forwarded-For`.
+    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if self.origin.is_none() || !is_loopback(peer) {
+            return peer;
+        }
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .next_back()
+            .and_then(|a| {
+                let a = a.trim();
+                a.parse::<IpAddr>()
+                    .ok()
+                    .or_else(|| a.parse::<SocketAddr>().ok().map(|s| s.ip()))
+            })
+            .unwrap_or(peer)
+    }
+
+    /// Whether the request came over HTTPS: the public origin is `https`, or the proxy in
+    /// front (a loopback peer) says so in `X-Forwarded-Proto`.
+    fn over_https(&self, peer: IpAddr, headers: &HeaderMap) -> bool {
+        let Some(origin) = &self.origin else {
+            return false;
+        };
+        origin.starts_with("https://")
+            || (is_loopback(peer)
+                && headers
+                    .get("x-forwarded-proto")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|p| p.trim().eq_ignore_ascii_case("https")))
+    }
+
+    /// Counts and logs a wrong token from `ip`.
+    fn wrong_token(&self, web: &Web, ip: IpAddr, via: AuthVia) {
+        web.daemon.core.metrics.web_auth_failed(via);
+        let spent = self.throttle().failed(ip, Instant::now());
+        if spent.address {
+            tracing::warn!(address = %ip, via = %via.as_str(), "Too many wrong dashboard tokens from this address; it is refused for a while.");
+        } else {
+            tracing::warn!(address = %ip, via = %via.as_str(), "A wrong dashboard token was refused.");
+        }
+        if spent.global {
+            tracing::warn!(
+                "Too many wrong dashboard tokens from all addresses together; no token is checked for a while (sessions go on)."
+            );
+        }
+    }
+
+    /// The cookie that carries session `id`.
+    fn session_cookie(&self, id: &str, secure: bool) -> String {
+        format!(
+            "{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+            self.sessions().length().as_secs(),
+            if secure { "; Secure" } else { "" }
+        )
+    }
+}
+
+/// The cookie that removes the session cookie.
+fn cleared_cookie(secure: bool) -> HeaderValue {
+    HeaderValue::from_static(if secure {
+        "klar_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure"
+    } else {
+        "klar_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"
+    })
 }
 
 /// Compares without stopping at the first difference, so timing tells nothing about the token.
@@ -104,25 +239,10 @@ pub fn is_loopback(ip: IpAddr) -> bool {
     ip.to_canonical().is_loopback()
 }
 
-/// Where the dashboard listens: `[web] listen`, else 127.0.0.1:7878.
+/// Where the dashboard listens: `[web] listen`, else 127.0.0.1:7878. Checks the whole `[web]`
+/// table on the way (unknown keys, values out of range).
 pub fn configured_listen(site: &SiteConfig) -> anyhow::Result<std::net::SocketAddr> {
-    for key in site.web.keys() {
-        if !matches!(key.as_str(), "listen" | "token_file") {
-            return Err(crate::cli::BadInput(format!(
-                "[web]: unknown key `{key}` (known: listen, token_file)"
-            ))
-            .into());
-        }
-    }
-    match site.web.get("listen") {
-        None => Ok(std::net::SocketAddr::from(([127, 0, 0, 1], 7878))),
-        Some(v) => v.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
-            crate::cli::BadInput(format!(
-                "[web] listen: {v} is not an address with a port, such as \"127.0.0.1:7878\""
-            ))
-            .into()
-        }),
-    }
+    WebSettings::of(site)?.listen()
 }
 
 /// The dashboard's token: `KLAR_WEB_TOKEN` if set, else the file `[web] token_file` names
@@ -162,24 +282,56 @@ fn token_from(env: Option<String>, site: &SiteConfig) -> anyhow::Result<Option<S
     }
 }
 
-/// Every request passes here: host check (no token), cross-site check (POST), token check,
-/// and the security headers on every answer.
+/// Every request passes here: host check (no token), cross-site check (POST), the throttle on
+/// addresses that gave wrong tokens, token check, and the security headers on every answer.
 pub(super) async fn guard(State(web): State<Web>, req: Request, next: Next) -> Response {
     let headers = req.headers();
     let path = req.uri().path();
+    let read = matches!(*req.method(), Method::GET | Method::HEAD);
     let public = path == "/login" || path.starts_with("/assets/");
-    let refused = if !web.access.requires_token() && !loopback_host(headers) {
+    let access = &web.access;
+    let peer = peer(&req);
+    let now = Instant::now();
+    let refused = if !access.requires_token() && !loopback_host(headers) {
         Some(refuse(
             StatusCode::FORBIDDEN,
             "this dashboard answers to localhost only (no token is configured)",
         ))
-    } else if !matches!(*req.method(), Method::GET | Method::HEAD)
-        && let Err(why) = same_origin(headers)
-    {
-        tracing::warn!(path, why, "A cross-site request was refused.");
+    } else if !read && let Err(why) = same_origin(headers, access.origin.as_deref()) {
+        access.cross_site_refused(path, why, access.client(peer, headers), now);
         Some(refuse(StatusCode::FORBIDDEN, why))
-    } else if !public && !web.access.authenticated(headers) {
-        Some(unauthorized(headers))
+    } else if access.requires_token() && !(public && read) {
+        let ip = access.client(peer, headers);
+        let throttled = {
+            let t = access.throttle();
+            // A token to check while all addresses together are slowed down: not checked.
+            let checks_token = (public && !read) || headers.contains_key(header::AUTHORIZATION);
+            t.check(ip, now).and_then(|()| {
+                if checks_token {
+                    t.check_global(now)
+                } else {
+                    Ok(())
+                }
+            })
+        };
+        match throttled {
+            Err(wait) => {
+                web.daemon.core.metrics.web_auth_throttled();
+                Some(too_many(wait))
+            }
+            Ok(()) if public => None,
+            Ok(()) => match access.credentials(headers, now) {
+                Credentials::Valid => None,
+                Credentials::WrongBearer => {
+                    access.wrong_token(&web, ip, AuthVia::Bearer);
+                    Some(unauthorized(headers, None))
+                }
+                Credentials::Missing { stale_cookie } => Some(unauthorized(
+                    headers,
+                    stale_cookie.then(|| access.over_https(peer, headers)),
+                )),
+            },
+        }
     } else {
         None
     };
@@ -203,6 +355,13 @@ pub(super) async fn guard(State(web): State<Web>, req: Request, next: Next) -> R
     response
 }
 
+/// The peer's address, as the server recorded it for the connection.
+fn peer(req: &Request) -> IpAddr {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip())
+}
+
 /// Whether the request's `Host` is this machine by name or loopback address (absent: a
 /// non-browser client, allowed).
 fn loopback_host(headers: &HeaderMap) -> bool {
@@ -216,9 +375,10 @@ fn loopback_host(headers: &HeaderMap) -> bool {
     name.eq_ignore_ascii_case("localhost") || name.parse::<IpAddr>().is_ok_and(is_loopback)
 }
 
-/// Refuses what a browser marks as cross-site, and an `Origin` that is not this server.
-/// Requests with neither header come from programs (curl, Prometheus), not from a page.
-fn same_origin(headers: &HeaderMap) -> Result<(), &'static str> {
+/// Refuses what a browser marks as cross-site, and an `Origin` that is neither this server
+/// (its `Host`) nor the public origin a proxy serves it on. Requests with neither header come
+/// from programs (curl, Prometheus), not from a page.
+fn same_origin(headers: &HeaderMap, public: Option<&str>) -> Result<(), &'static str> {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
         && !matches!(site, "same-origin" | "none")
     {
@@ -229,12 +389,13 @@ fn same_origin(headers: &HeaderMap) -> Result<(), &'static str> {
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .unwrap_or("");
-        let origin = origin.to_str().unwrap_or("null");
-        let ours = origin
+        let origin = origin.to_str().unwrap_or("null").trim();
+        let this_host = origin
             .strip_prefix("http://")
             .or_else(|| origin.strip_prefix("https://"))
             .is_some_and(|o| !host.is_empty() && o.eq_ignore_ascii_case(host));
-        if !ours {
+        let public = public.is_some_and(|p| origin.eq_ignore_ascii_case(p));
+        if !this_host && !public {
             return Err("cross-site request refused (Origin is not this dashboard)");
         }
     }
@@ -245,8 +406,22 @@ fn refuse(code: StatusCode, why: &str) -> Response {
     (code, format!("{why}\n")).into_response()
 }
 
-/// 401: a login page for browsers, one line for programs.
-fn unauthorized(headers: &HeaderMap) -> Response {
+/// 429 for an address that gave too many wrong tokens.
+fn too_many(wait: std::time::Duration) -> Response {
+    let seconds = wait.as_secs().max(1);
+    let mut r = refuse(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!("too many wrong tokens from this address; try again in {seconds} s"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+/// 401: a login page for browsers, one line for programs; an ended session's cookie is
+/// cleared (`clear`: whether it was set `Secure`).
+fn unauthorized(headers: &HeaderMap, clear: Option<bool>) -> Response {
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -267,6 +442,11 @@ fn unauthorized(headers: &HeaderMap) -> Response {
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer realm=\"klar\""),
     );
+    if let Some(secure) = clear {
+        response
+            .headers_mut()
+            .insert(header::SET_COOKIE, cleared_cookie(secure));
+    }
     response
 }
 
@@ -282,28 +462,36 @@ pub(super) async fn login_form(State(web): State<Web>) -> Response {
     axum::response::Html(dashboard::login_page("")).into_response()
 }
 
+/// `POST /login`: the right token starts a session (its own random id, expiring); a wrong one
+/// is logged with the caller's address, counted, and slows that address down.
 pub(super) async fn login(
     State(web): State<Web>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     axum::Form(form): axum::Form<LoginForm>,
 ) -> Response {
-    if !web.access.requires_token() {
+    let access = &web.access;
+    if !access.requires_token() {
         return Redirect::to("/").into_response();
     }
-    if !web.access.token_matches(form.token.trim()) {
-        tracing::warn!("A dashboard login with a wrong token was refused.");
+    let ip = access.client(peer.ip(), &headers);
+    if !access.token_matches(form.token.trim()) {
+        access.wrong_token(&web, ip, AuthVia::Login);
         return (
             StatusCode::UNAUTHORIZED,
             axum::response::Html(dashboard::login_page("That is not the dashboard's token.")),
         )
             .into_response();
     }
-    let Some(session) = &web.access.session else {
-        return Redirect::to("/").into_response();
+    let id = match access.sessions().start(Instant::now()) {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "Cannot start a dashboard session.");
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "cannot start a session");
+        }
     };
-    let set = format!(
-        "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/",
-        session.expose()
-    );
+    tracing::info!(address = %ip, "Dashboard login.");
+    let set = access.session_cookie(id.expose(), access.over_https(peer.ip(), &headers));
     let mut response = Redirect::to("/").into_response();
     if let Ok(v) = HeaderValue::from_str(&set) {
         response.headers_mut().insert(header::SET_COOKIE, v);
@@ -311,14 +499,23 @@ pub(super) async fn login(
     response
 }
 
-pub(super) async fn logout() -> Response {
+/// `POST /logout`: ends the session (its cookie no longer opens anything) and clears the cookie.
+pub(super) async fn logout(
+    State(web): State<Web>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(id) = cookie(&headers, COOKIE) {
+        web.access.sessions().end(&id);
+    }
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("klar_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+        cleared_cookie(web.access.over_https(peer.ip(), &headers)),
     );
     response
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,28 +573,93 @@ mod tests {
         assert!(!same("", "a"));
     }
 
+    fn access(token: Option<&str>, web: &str) -> Access {
+        let (_dir, site) = site_with_web(web);
+        Access::new(token.map(Secret::new), &WebSettings::of(&site).unwrap())
+    }
+
     #[test]
-    fn bearer_or_session_cookie_authenticates() {
-        let access = Access::new(Some(Secret::new("0123456789abcdef0123")));
-        let session = access.session.as_ref().unwrap().expose().to_owned();
-        assert_ne!(
-            session, "0123456789abcdef0123",
-            "the cookie is not the token"
+    fn bearer_or_a_live_session_authenticates() {
+        let access = access(Some("0123456789abcdef0123"), "");
+        let now = Instant::now();
+        let session = access.sessions().start(now).unwrap();
+        assert_ne!(session.expose(), "0123456789abcdef0123");
+        let check = |pairs: &[(&'static str, &str)]| access.credentials(&headers(pairs), now);
+        assert_eq!(
+            check(&[("authorization", "Bearer 0123456789abcdef0123")]),
+            Credentials::Valid
         );
-        assert!(access.authenticated(&headers(&[(
-            "authorization",
-            "Bearer 0123456789abcdef0123"
-        )])));
-        assert!(access.authenticated(&headers(&[(
-            "cookie",
-            &format!("a=b; klar_session={session}")
-        )])));
-        assert!(!access.authenticated(&headers(&[("authorization", "Bearer wrong")])));
-        assert!(
-            !access.authenticated(&headers(&[("cookie", "klar_session=0123456789abcdef0123")]))
+        assert_eq!(
+            check(&[("cookie", &format!("a=b; klar_session={}", session.expose()))]),
+            Credentials::Valid
         );
-        assert!(!access.authenticated(&HeaderMap::new()));
-        assert!(Access::new(None).authenticated(&HeaderMap::new()));
+        assert_eq!(
+            check(&[("authorization", "Bearer wrong")]),
+            Credentials::WrongBearer
+        );
+        // A wrong bearer with a live session is the session's.
+        assert_eq!(
+            check(&[
+                ("authorization", "Bearer wrong"),
+                ("cookie", &format!("klar_session={}", session.expose()))
+            ]),
+            Credentials::Valid
+        );
+        // The token is not a session id; an ended session is not one either.
+        assert_eq!(
+            check(&[("cookie", "klar_session=0123456789abcdef0123")]),
+            Credentials::Missing { stale_cookie: true }
+        );
+        access.sessions().end(session.expose());
+        assert_eq!(
+            check(&[("cookie", &format!("klar_session={}", session.expose()))]),
+            Credentials::Missing { stale_cookie: true }
+        );
+        assert_eq!(
+            check(&[]),
+            Credentials::Missing {
+                stale_cookie: false
+            }
+        );
+        let open = self::access(None, "");
+        assert_eq!(open.credentials(&HeaderMap::new(), now), Credentials::Valid);
+    }
+
+    #[test]
+    fn the_client_address_comes_from_the_proxy_only_when_one_is_configured() {
+        let xff = headers(&[("x-forwarded-for", "198.51.100.9, 203.0.113.5")]);
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        let far: IpAddr = "192.0.2.1".parse().unwrap();
+        let direct = access(Some("0123456789abcdef0123"), "");
+        assert_eq!(
+            direct.client(lo, &xff),
+            lo,
+            "no proxy configured: believed by no one"
+        );
+        let proxied = access(
+            Some("0123456789abcdef0123"),
+            "public_origin = \"https://klar.example.dk\"",
+        );
+        assert_eq!(
+            proxied.client(lo, &xff),
+            "203.0.113.5".parse::<IpAddr>().unwrap(),
+            "the address the proxy added (the last)"
+        );
+        assert_eq!(
+            proxied.client(far, &xff),
+            far,
+            "only a loopback peer is the proxy"
+        );
+        assert_eq!(proxied.client(lo, &HeaderMap::new()), lo);
+        assert!(proxied.over_https(lo, &HeaderMap::new()));
+        assert!(!direct.over_https(lo, &headers(&[("x-forwarded-proto", "https")])));
+        let plain = access(
+            Some("0123456789abcdef0123"),
+            "public_origin = \"http://klar.lan\"",
+        );
+        assert!(plain.over_https(lo, &headers(&[("x-forwarded-proto", "https")])));
+        assert!(!plain.over_https(far, &headers(&[("x-forwarded-proto", "https")])));
+        assert!(proxied.session_cookie("abc", true).ends_with("; Secure"));
     }
 
     #[test]
@@ -421,22 +683,44 @@ mod tests {
             ("origin", "http://127.0.0.1:7878"),
             ("sec-fetch-site", "same-origin"),
         ]);
-        assert!(same_origin(&ok).is_ok());
-        assert!(same_origin(&headers(&[("host", "127.0.0.1:7878")])).is_ok());
+        assert!(same_origin(&ok, None).is_ok());
+        assert!(same_origin(&headers(&[("host", "127.0.0.1:7878")]), None).is_ok());
         assert!(
-            same_origin(&headers(&[
-                ("host", "127.0.0.1:7878"),
-                ("sec-fetch-site", "cross-site")
-            ]))
+            same_origin(
+                &headers(&[("host", "127.0.0.1:7878"), ("sec-fetch-site", "cross-site")]),
+                None
+            )
             .is_err()
         );
         assert!(
-            same_origin(&headers(&[
-                ("host", "127.0.0.1:7878"),
-                ("origin", "http://evil.example")
-            ]))
+            same_origin(
+                &headers(&[
+                    ("host", "127.0.0.1:7878"),
+                    ("origin", "http://evil.example")
+                ]),
+                None
+            )
             .is_err()
         );
-        assert!(same_origin(&headers(&[("host", "127.0.0.1:7878"), ("origin", "null")])).is_err());
+        assert!(
+            same_origin(
+                &headers(&[("host", "127.0.0.1:7878"), ("origin", "null")]),
+                None
+            )
+            .is_err()
+        );
+        // Behind a proxy that rewrites Host: the public origin is accepted, nothing else more.
+        let proxied = headers(&[
+            ("host", "127.0.0.1:7878"),
+            ("origin", "https://klar.example.dk"),
+            ("sec-fetch-site", "same-origin"),
+        ]);
+        assert!(same_origin(&proxied, None).is_err());
+        assert!(same_origin(&proxied, Some("https://klar.example.dk")).is_ok());
+        let evil = headers(&[
+            ("host", "127.0.0.1:7878"),
+            ("origin", "https://evil.example"),
+        ]);
+        assert!(same_origin(&evil, Some("https://klar.example.dk")).is_err());
     }
 }

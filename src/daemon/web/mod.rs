@@ -3,6 +3,10 @@
 //! may use them is [`access`].
 
 pub mod access;
+pub mod server;
+mod sessions;
+pub mod settings;
+mod throttle;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,6 +22,7 @@ use tokio::sync::watch;
 use super::dashboard;
 use super::tasks::{Handle, Running, Trigger};
 pub use access::{Access, TOKEN_ENV, configured_listen, configured_token, is_loopback};
+pub use settings::WebSettings;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -25,25 +30,36 @@ pub struct Web {
     pub daemon: Arc<Handle>,
     pub access: Arc<Access>,
     pub live: Arc<dashboard::LiveController>,
+    pub settings: Arc<WebSettings>,
 }
 
-/// The web server's socket and access rules, bound before the daemon's tasks start, so a
-/// refused address or a missing token stops klar before it touches the controller.
+/// The web server's socket, settings and access rules, bound before the daemon's tasks start,
+/// so a refused address or a missing token stops klar before it touches the controller.
 pub struct Bound {
     listener: tokio::net::TcpListener,
     access: Access,
+    settings: WebSettings,
+    limits: server::Limits,
+    files: server::FileLimit,
 }
 
-/// Checks the access rules for `addr` with the site's token (see [`configured_token`]) and
-/// binds it. Off loopback without a token it refuses.
+/// Checks `[web]` and the access rules for `addr` with the site's token (see
+/// [`configured_token`]), raises the file limit, and binds. Off loopback, or behind a proxy
+/// (`public_origin`), without a token it refuses.
 pub async fn bind(site: &klar_engine::site::SiteConfig, addr: SocketAddr) -> anyhow::Result<Bound> {
-    let access = access_for(site, addr)?;
+    // The access rules first: a missing token stops klar before it binds anything.
+    access_for(site, addr)?;
     let listener = listen(addr).await?;
-    Ok(Bound { listener, access })
+    bound(site, listener)
 }
 
-/// The access rules for serving `site` on `addr`: off loopback a token is required.
-fn access_for(site: &klar_engine::site::SiteConfig, addr: SocketAddr) -> anyhow::Result<Access> {
+/// `[web]` and the access rules for serving `site` on `addr`: off loopback, or behind a proxy
+/// (`public_origin`), a token is required.
+fn access_for(
+    site: &klar_engine::site::SiteConfig,
+    addr: SocketAddr,
+) -> anyhow::Result<(Access, WebSettings)> {
+    let settings = WebSettings::of(site)?;
     let token = configured_token(site)?;
     if !is_loopback(addr.ip()) && token.is_none() {
         return Err(crate::cli::BadInput(format!(
@@ -51,13 +67,21 @@ fn access_for(site: &klar_engine::site::SiteConfig, addr: SocketAddr) -> anyhow:
         ))
         .into());
     }
-    Ok(Access::new(token))
+    if let Some(origin) = settings.origin()
+        && token.is_none()
+    {
+        return Err(crate::cli::BadInput(format!(
+            "[web] public_origin = \"{origin}\": behind a proxy everyone who reaches it would reach the dashboard, so a token is required: set [web] token_file or the {TOKEN_ENV} environment variable"
+        ))
+        .into());
+    }
+    Ok((Access::new(token, &settings), settings))
 }
 
-/// Binds the dashboard's socket. A port in use is said plainly (the caller adds how to choose
-/// another).
+/// Binds the dashboard's socket (with the server's backlog). A port in use is said plainly (the
+/// caller adds how to choose another).
 pub async fn listen(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+    server::listen(addr).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AddrInUse {
             crate::cli::BadInput(format!(
                 "{addr} is already in use (another klar, or another program, listens there)"
@@ -69,15 +93,26 @@ pub async fn listen(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener>
     })
 }
 
-/// A socket bound early (before anything else starts) with the access rules of `site`.
+/// A socket bound early (before anything else starts) with the access rules and limits of
+/// `site`; raises the file limit.
 pub fn bound(
     site: &klar_engine::site::SiteConfig,
     listener: tokio::net::TcpListener,
 ) -> anyhow::Result<Bound> {
     let addr = listener.local_addr().context("the dashboard's address")?;
+    let (access, settings) = access_for(site, addr)?;
+    let files = server::raise_file_limit();
+    let limits = server::Limits {
+        header_timeout: settings.header_timeout(),
+        request_timeout: settings.request_timeout(),
+        connections: server::connection_limit(settings.max_connections, files.now),
+    };
     Ok(Bound {
-        access: access_for(site, addr)?,
         listener,
+        access,
+        settings,
+        limits,
+        files,
     })
 }
 
@@ -85,27 +120,34 @@ pub fn bound(
 pub fn serve_bound(
     running: &Running,
     bound: Bound,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<String> {
-    let Bound { listener, access } = bound;
+    let Bound {
+        listener,
+        access,
+        settings,
+        limits,
+        files,
+    } = bound;
     let local = listener.local_addr().context("the dashboard's address")?;
+    let fmt = |n: Option<u64>| n.map_or_else(|| "unlimited".to_owned(), |n| n.to_string());
+    tracing::info!(
+        file_limit = %fmt(files.now),
+        file_limit_at_start = %fmt(files.before),
+        max_connections = limits.connections,
+        header_timeout_seconds = limits.header_timeout.as_secs(),
+        request_timeout_seconds = limits.request_timeout.as_secs(),
+        "Dashboard limits."
+    );
     let web = Web {
         daemon: running.handle(),
         access: Arc::new(access),
         live: Arc::new(dashboard::LiveController::for_core(&running.core)),
+        settings: Arc::new(settings),
     };
+    let metrics = running.core.metrics.clone();
     let app = router(web);
-    tokio::spawn(async move {
-        let stop = async move {
-            let _ = shutdown.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(stop)
-            .await
-        {
-            tracing::warn!(error = %e, "The web server stopped with an error.");
-        }
-    });
+    tokio::spawn(server::serve(listener, app, limits, metrics, shutdown));
     Ok(format!("http://{local}/"))
 }
 
@@ -121,6 +163,10 @@ fn router(web: Web) -> axum::Router {
         .route("/login", get(access::login_form).post(access::login))
         .route("/logout", post(access::logout))
         .merge(dashboard::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            web.clone(),
+            dashboard::persons::hide_addresses,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             web.clone(),
             access::guard,
@@ -141,14 +187,35 @@ fn from_form(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("text/html"))
 }
 
+/// `POST /api/sync`: a full poll of every source, now or when its cooldown ends; the answer
+/// says which.
 async fn sync(State(web): State<Web>, headers: HeaderMap) -> Response {
     web.daemon.core.metrics.requested("sync");
-    web.daemon.sync_now();
-    tracing::info!("Sync requested through the web server: full poll of every source.");
+    let granted = web.daemon.sync_now();
+    let now = web.daemon.core.clock.now();
+    let when: Vec<String> = granted
+        .iter()
+        .map(|g| {
+            let wait = (g.at - now).num_seconds();
+            if wait <= 0 {
+                format!("{} now", g.source)
+            } else {
+                format!("{} in {wait} s", g.source)
+            }
+        })
+        .collect();
+    let answer = format!(
+        "full poll requested: {} (through the web, each source at most once per {} s)",
+        when.join(", "),
+        web.daemon.sync_cooldown.every().num_seconds()
+    );
+    if granted.iter().any(|g| !g.coalesced) {
+        tracing::info!(polls = %when.join(", "), "Sync requested through the web server.");
+    }
     if from_form(&headers) {
         return Redirect::to("/?requested=sync").into_response();
     }
-    "full poll of every source requested".into_response()
+    answer.into_response()
 }
 
 #[derive(serde::Deserialize, Default)]

@@ -517,7 +517,7 @@ fn booking(
     if let Some(r) = recurrence {
         attrs.insert("ical.recurrence_id".to_owned(), r.to_rfc3339());
     }
-    Some(Booking {
+    let mut booking = Booking {
         id: BookingId::new(id),
         source: target.source.clone(),
         resource: ResourceId::new(resource),
@@ -539,7 +539,10 @@ fn booking(
         attendees,
         tags,
         attrs,
-    })
+    };
+    // Vendor text made safe to show and log (`crate::sources::text`).
+    crate::sources::text::clean_booking(&mut booking);
+    Some(booking)
 }
 
 #[cfg(test)]

@@ -140,6 +140,20 @@ BEGIN:VEVENT\r\nUID:b\r\nSUMMARY:Møde\r\nDTSTART:20261023T080000Z\r\nDURATION:P
 }
 
 #[test]
+fn control_characters_in_vendor_text_are_stripped_at_the_edge() {
+    // A feed's SUMMARY, LOCATION and organizer's name are typed by whoever books.
+    let text = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:c\r\nSUMMARY:M\u{f8}de\\n2026-12-04T17:00:00Z  WARN fake\u{1b}[2J\r\n\
+ORGANIZER;CN=Anne\u{1b}]0\u{202e}:mailto:anne@example.dk\r\nCATEGORIES:Klub\u{1b}[31m\r\n\
+DTSTART:20261023T080000Z\r\nDTEND:20261023T090000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let w = Window::new(utc("2026-10-20T00:00:00Z"), utc("2026-10-30T00:00:00Z")).unwrap();
+    let got = expand(text, &target(), &w).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].title, "M\u{f8}de 2026-12-04T17:00:00Z  WARN fake[2J");
+    assert_eq!(got[0].responsible.as_ref().unwrap().name, "Anne]0");
+    assert_eq!(got[0].tags, vec!["klub[31m"]);
+}
+
+#[test]
 fn malformed_calendars_are_errors() {
     let w = Window::new(utc("2026-10-20T00:00:00Z"), utc("2026-10-30T00:00:00Z")).unwrap();
     assert!(expand("<html>login</html>", &target(), &w).is_err());

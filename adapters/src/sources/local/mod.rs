@@ -174,6 +174,7 @@ pub fn bookings(
         }
     }
     out.retain(|b| b.start < window.to && window.from < b.end);
+    out.iter_mut().for_each(crate::sources::text::clean_booking);
     out.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
     out
 }
@@ -322,6 +323,22 @@ tags = ["Cleaning"]
             first.responsible.as_ref().unwrap().member_no.as_deref(),
             Some("9001")
         );
+    }
+
+    #[test]
+    fn control_characters_in_the_file_are_stripped_at_the_edge() {
+        let toml = "[[standing]]\ntitle = \"Rengøring\\n2026-12-04T17:00:00Z  WARN fake\\u001b[2J\"\nresource = \"hal-1\"\nweekdays = [\"man\"]\nfrom = \"06:00\"\nto = \"07:30\"\nresponsible = { name = \"Pedel\\rJens\\u0007\", member_no = \"9001\" }\n";
+        let cal = LocalCalendar::parse(toml, "toml").unwrap();
+        let w = Window::new(utc("2026-11-22T23:00:00Z"), utc("2026-11-30T00:00:00Z")).unwrap();
+        let got = bookings(
+            &cal,
+            &"local".into(),
+            "site",
+            chrono_tz::Europe::Copenhagen,
+            &w,
+        );
+        assert_eq!(got[0].title, "Rengøring 2026-12-04T17:00:00Z  WARN fake[2J");
+        assert_eq!(got[0].responsible.as_ref().unwrap().name, "Pedel Jens");
     }
 
     #[test]

@@ -334,7 +334,7 @@ pub fn parse_locations(method: &str, body: &Value) -> Result<Vec<Location>, Sour
             .ok_or_else(|| malformed(method, &format!("location #{i} has no Id")))?;
         all.push(Location {
             id,
-            name: text(field(l, "Name")).unwrap_or_default(),
+            name: crate::sources::text::clean(&text(field(l, "Name")).unwrap_or_default()),
             time_zone: text(any_field(l, &["TimeZone", "TimeZoneId", "TimeZoneName"]))
                 .and_then(|z| parse_time_zone(&z)),
         });
@@ -363,7 +363,7 @@ pub fn parse_rooms(
             .is_none_or(|k| config.room_types.iter().any(|t| t.eq_ignore_ascii_case(k)));
         rooms.push(Room {
             id,
-            name: text(field(r, "Name")).unwrap_or_default(),
+            name: crate::sources::text::clean(&text(field(r, "Name")).unwrap_or_default()),
             is_room,
             capacity: text(field(r, "Capacity")),
             kind,

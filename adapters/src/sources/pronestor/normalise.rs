@@ -128,5 +128,6 @@ pub fn meeting_bookings(
             attrs: attrs.clone(),
         });
     }
+    out.iter_mut().for_each(crate::sources::text::clean_booking);
     Ok((mid, out))
 }

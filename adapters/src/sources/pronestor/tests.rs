@@ -61,6 +61,33 @@ fn a_meeting_with_a_room_and_catering() {
 }
 
 #[test]
+fn control_characters_in_vendor_text_are_stripped_at_the_edge() {
+    // Anyone who can book in Pronestor types the title and their name.
+    let m = json!({
+        "Id": "7002\nx", "Title": "Møde\n2026-12-04T17:00:00Z  WARN klar: Door forced open.\u{1b}[2J",
+        "Start": "2026-11-23T17:00:00", "End": "2026-11-23T18:30:00",
+        "Owner": {"Id": 12, "FirstName": "Anne\r\n2026-12-04T17:00:00Z  WARN fake", "LastName": "\u{1b}]0;x\u{7}Rasmussen\u{202e}", "Email": "anne@example.dk"},
+        "MeetingType": "Møde\t1", "Resources": [{"ResourceId": 101}]
+    });
+    let (_, bs) =
+        meeting_bookings(&"planner".into(), &m, &rooms(), &location(), Copenhagen).unwrap();
+    let b = &bs[0];
+    assert_eq!(
+        b.title,
+        "Møde 2026-12-04T17:00:00Z  WARN klar: Door forced open.[2J"
+    );
+    let p = b.responsible.as_ref().unwrap();
+    assert_eq!(
+        p.name,
+        "Anne  2026-12-04T17:00:00Z  WARN fake ]0;xRasmussen"
+    );
+    assert_eq!(b.tags, vec!["møde 1"]);
+    // Ids and keys stay as sent (changing them could merge two bookings or persons).
+    assert_eq!(b.id.as_str(), "7002\nx/101");
+    assert_eq!(p.email.as_deref(), Some("anne@example.dk"));
+}
+
+#[test]
 fn deleted_anonymous_and_empty_meetings() {
     let m = json!({"Id": 1, "Title": "Panel", "Start": "2026-11-23T10:00:00+01:00", "End": "2026-11-23T11:00:00+01:00",
         "Owner": {"Id": 0, "FirstName": "Anonym"}, "IsDeleted": true, "Resources": [{"ResourceId": "101"}]});

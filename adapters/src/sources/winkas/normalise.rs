@@ -24,12 +24,13 @@ pub fn parse_resource(r: &Value) -> Option<WinkasResource> {
     let raw_id = field(r, "Id")?.clone();
     let id = text(Some(&raw_id))?;
     let location = field(r, "ResourceLocation").filter(|l| l.is_object());
+    let clean = |t: String| crate::sources::text::clean(&t);
     Some(WinkasResource {
         raw_id,
         id,
-        name: text(field(r, "Name")).unwrap_or_default(),
-        location: location.and_then(|l| text(field(l, "Name"))),
-        address: location.and_then(|l| text(field(l, "Address"))),
+        name: clean(text(field(r, "Name")).unwrap_or_default()),
+        location: location.and_then(|l| text(field(l, "Name"))).map(clean),
+        address: location.and_then(|l| text(field(l, "Address"))).map(clean),
     })
 }
 
@@ -95,7 +96,7 @@ pub fn to_booking(
     if let Some(owner_id) = owner.and_then(|o| text(field(o, "Id"))) {
         attrs.insert("winkas.owner_id".into(), owner_id);
     }
-    Ok(Booking {
+    let mut booking = Booking {
         id: BookingId::new(id),
         source: source.clone(),
         resource: ResourceId::new(resource.id.clone()),
@@ -111,5 +112,7 @@ pub fn to_booking(
         attendees: Vec::new(),
         tags,
         attrs,
-    })
+    };
+    crate::sources::text::clean_booking(&mut booking);
+    Ok(booking)
 }

@@ -35,6 +35,32 @@ fn entry_with_owner_and_danish_dates() {
 }
 
 #[test]
+fn control_characters_in_vendor_text_are_stripped_at_the_edge() {
+    // Any club member types their own name in WinKAS.
+    let r = parse_resource(&json!({"Id": 4, "Name": "Hal\n2", "ResourceLocation": {"Name": "Nørrebro\u{1b}[2Jhallen", "Address": "Gade\r\n1"}})).unwrap();
+    assert_eq!(
+        (r.name.as_str(), r.location.as_deref(), r.address.as_deref()),
+        ("Hal 2", Some("Nørrebro[2Jhallen"), Some("Gade  1"))
+    );
+    let e = json!({
+        "ResourceCalendarbooking": {"Id": 902, "Subject": "Yoga\n2026-12-04T17:00:00Z ERROR klar: Store damaged.", "Start": "2026-01-05T18:00:00", "Stop": "2026-01-05T19:00:00", "BookingType": "Sæson\u{7}"},
+        "BookingOwner": {"FirstName": "Mette\n2026-12-04T17:00:00Z  WARN klar: fake", "LastName": "\u{1b}[2JHansen\u{2028}", "MemberNumber": 1042}
+    });
+    let b = to_booking(&"halls".into(), &r, &e, Copenhagen).unwrap();
+    assert_eq!(
+        b.title,
+        "Yoga 2026-12-04T17:00:00Z ERROR klar: Store damaged."
+    );
+    assert_eq!(
+        b.responsible.as_ref().unwrap().name,
+        "Mette 2026-12-04T17:00:00Z  WARN klar: fake [2JHansen"
+    );
+    assert_eq!(b.resource_name.as_deref(), Some("Hal 2"));
+    assert_eq!(b.attrs["winkas.booking_type"], "Sæson");
+    assert!(!format!("{b:?}").contains('\u{1b}'));
+}
+
+#[test]
 fn entry_without_id_or_owner_is_keyed_by_its_content() {
     let e = json!({"ResourceCalendarbooking": {"Subject": "Yoga", "Start": "2026-01-05T18:00:00", "Stop": "2026-01-05T19:00:00"}, "BookingOwner": null});
     let b = to_booking(&"halls".into(), &res(), &e, Copenhagen).unwrap();
